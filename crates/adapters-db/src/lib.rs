@@ -1,0 +1,103 @@
+//! igrouter's storage adapter: every store port of `domain` over SQLite, PostgreSQL and
+//! MySQL/MariaDB, from one code path (diesel + diesel-async).
+//!
+//! [`Database`] implements all the ports. The `DATABASE_URL` scheme picks the backend; queries are
+//! written once and expanded per backend by the macros in `macros.rs`; only claims and a few
+//! inserts differ per dialect. Row structs stay private and convert into domain types.
+
+mod error;
+mod macros;
+mod migrations;
+mod pool;
+mod schema;
+mod stores;
+mod url;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+use domain::ports::{HealthCheck, StoreError};
+
+pub use migrations::MigrationError;
+pub use pool::{PoolBuildError, PoolOptions};
+pub use url::{Backend, DatabaseUrl, DatabaseUrlError, redact};
+
+use crate::error::DbError;
+use crate::macros::with_conn;
+use crate::pool::Pools;
+
+/// A pooled connection to igrouter's database. Cheap to clone; clones share the pool.
+#[derive(Clone)]
+pub struct Database {
+    pools: Pools,
+    url: DatabaseUrl,
+}
+
+impl Database {
+    /// Builds a pool for `url`. Connections are opened on first use, so an unreachable database
+    /// shows up as `StoreError::Unavailable` on the first query, not here.
+    ///
+    /// # Errors
+    /// [`PoolBuildError`] when the pool settings are unusable.
+    pub fn connect(url: &DatabaseUrl, options: PoolOptions) -> Result<Self, PoolBuildError> {
+        Ok(Self {
+            pools: Pools::build(url, options)?,
+            url: url.clone(),
+        })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.url.backend()
+    }
+
+    /// Applies every pending migration; returns the versions applied.
+    ///
+    /// # Errors
+    /// [`MigrationError`] when the database is unreachable or a migration fails.
+    pub async fn run_migrations(&self) -> Result<Vec<String>, MigrationError> {
+        migrations::migrate(&self.url, migrations::Direction::Up).await
+    }
+
+    /// Reverts every migration, dropping all of igrouter's tables. For tests of the migrations
+    /// themselves; never called by the service.
+    ///
+    /// # Errors
+    /// [`MigrationError`] when the database is unreachable or a down migration fails.
+    pub async fn revert_all_migrations(&self) -> Result<Vec<String>, MigrationError> {
+        migrations::migrate(&self.url, migrations::Direction::DownAll).await
+    }
+
+    pub(crate) fn pools(&self) -> &Pools {
+        &self.pools
+    }
+
+    async fn select_one(&self) -> Result<(), DbError> {
+        use diesel_async::RunQueryDsl;
+        let one: i32 = with_conn!(self, |conn| diesel::select(diesel::dsl::sql::<
+            diesel::sql_types::Integer,
+        >("1"))
+        .get_result(conn)
+        .await?);
+        if one == 1 {
+            Ok(())
+        } else {
+            Err(error::corrupt("select 1 returned", one))
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl HealthCheck for Database {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(self.select_one().await?)
+    }
+}

@@ -1,0 +1,71 @@
+//! The outbound send queue.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::{CrmDelivery, MessageId, OutboundMessage, SendResult, Timestamp};
+
+/// Why an outbound-queue operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundQueueError {
+    /// The message's account does not exist.
+    #[error("account not found")]
+    UnknownAccount,
+    /// No outbound message has this id.
+    #[error("outbound message not found")]
+    NotFound,
+    /// The claim expired and another worker took the message over; this result is discarded.
+    #[error("outbound claim was lost")]
+    ClaimLost,
+    /// The backend failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Work queue of DMs to send, safe with several service instances on one database.
+#[async_trait]
+pub trait OutboundQueue: Send + Sync {
+    /// Queues a message (normally `pending`, due now).
+    ///
+    /// # Errors
+    /// MUST return `UnknownAccount` when its account does not exist; `Store` otherwise.
+    async fn enqueue_outbound(&self, message: &OutboundMessage) -> Result<(), OutboundQueueError>;
+
+    /// Claims up to `limit` messages due at `now` (pending ones whose time has come, and sending
+    /// ones whose claim expired), oldest first. Each becomes `sending`, `attempts` grows by one,
+    /// and it stays claimed until `now + lease`.
+    ///
+    /// # Errors
+    /// MUST never return a message that another concurrent claim also returned.
+    async fn claim_due_outbound(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<OutboundMessage>, OutboundQueueError>;
+
+    /// Records the outcome of the attempt numbered `attempt` and, in the same transaction, queues
+    /// the CRM delivery it causes (`outbound.sent` / `outbound.failed`). Returns the message as
+    /// stored afterwards.
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when the message does not exist, and `ClaimLost` when it is no
+    /// longer `sending` with `attempts == attempt` (nothing is written then).
+    async fn finish_outbound(
+        &self,
+        id: &MessageId,
+        attempt: u32,
+        result: SendResult,
+        delivery: Option<CrmDelivery>,
+        now: Timestamp,
+    ) -> Result<OutboundMessage, OutboundQueueError>;
+
+    /// The outbound message with this id.
+    ///
+    /// # Errors
+    /// MUST return `Ok(None)` when there is none; `Store` for backend failures.
+    async fn outbound(&self, id: &MessageId)
+    -> Result<Option<OutboundMessage>, OutboundQueueError>;
+}

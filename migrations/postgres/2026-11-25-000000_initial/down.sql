@@ -1,0 +1,10 @@
+DROP TABLE idempotency_keys;
+DROP TABLE reply_cooldowns;
+DROP TABLE reply_rules;
+DROP TABLE api_key_accounts;
+DROP TABLE api_keys;
+DROP TABLE delivery_attempts;
+DROP TABLE crm_deliveries;
+DROP TABLE outbound_messages;
+DROP TABLE messages;
+DROP TABLE accounts;
