@@ -281,3 +281,46 @@ where
         test(test_db).await;
     }
 }
+
+diesel::table! {
+    /// The two-column table of the storage benchmark's ceiling measurement.
+    bench_ceiling (id) {
+        id -> BigInt,
+        v -> Text,
+    }
+}
+
+impl Database {
+    /// The benchmark's ceiling: one bare single-row insert, autocommitted, through the same pool
+    /// and driver as every store. The table must exist (see the storage bench).
+    ///
+    /// # Errors
+    /// As any store call.
+    pub async fn bench_insert_pair(&self, id: i64) -> Result<(), domain::ports::StoreError> {
+        Ok(self.insert_pair(id).await?)
+    }
+
+    async fn insert_pair(&self, id: i64) -> Result<(), crate::error::DbError> {
+        use diesel::ExpressionMethods;
+        use diesel_async::RunQueryDsl;
+        crate::macros::with_conn!(self, |conn| diesel::insert_into(bench_ceiling::table)
+            .values((bench_ceiling::id.eq(id), bench_ceiling::v.eq("x")))
+            .execute(conn)
+            .await?);
+        Ok(())
+    }
+
+    /// Runs raw SQL on a pooled connection (SQLite setup in benches, where a second connection
+    /// would be another database file handle).
+    ///
+    /// # Errors
+    /// As any store call.
+    pub async fn bench_execute(&self, sql: &str) -> Result<(), domain::ports::StoreError> {
+        Ok(self.execute_raw(sql).await?)
+    }
+
+    async fn execute_raw(&self, sql: &str) -> Result<(), crate::error::DbError> {
+        crate::macros::with_conn!(self, |conn| conn.batch_execute(sql).await?);
+        Ok(())
+    }
+}

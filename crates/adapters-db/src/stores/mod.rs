@@ -1,6 +1,14 @@
 //! One module per port: the row structs of its tables and the trait implementation.
 
 mod accounts;
+mod api_keys;
+mod batch;
+mod claim;
+mod deliveries;
+mod idempotency;
+mod messages;
+mod outbound;
+mod rules;
 
 use domain::{Cursor, Page, Timestamp};
 
