@@ -1,1 +1,17 @@
-//! placeholder
+//! igrouter's HTTP service: configuration, wiring, the actix-web handlers and the `igrouter`
+//! binary's building blocks.
+//!
+//! `main.rs` and the integration tests both go through [`Application::build`], so tests start the
+//! same service that ships. Only this crate knows igrouter's public JSON; adapters and the domain
+//! know nothing of HTTP.
+
+pub mod cli;
+pub mod config;
+mod http_error;
+mod routes;
+mod startup;
+mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::{Application, SHUTDOWN_TIMEOUT_SECS, migrate};

@@ -1,0 +1,152 @@
+//! The command line: `igrouter [serve] [--bind ADDR]`, `igrouter migrate`, and the flags both
+//! share. Flags override their environment variables.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Environment, LogFormat, Overrides};
+
+/// Exit code of a runtime failure (database unreachable, port taken, …).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code of a bad configuration or command line (clap uses it for usage errors too).
+pub const EXIT_BAD_CONFIGURATION: u8 = 2;
+
+/// Connects Instagram direct messages to a CRM.
+///
+/// Configuration comes from environment variables (a .env file in the working directory is read
+/// first); the flags below override them.
+#[derive(Parser)]
+#[command(name = "igrouter", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    // `igrouter --bind ...` is `igrouter serve --bind ...`.
+    #[command(flatten)]
+    serve: ServeArgs,
+    #[command(flatten)]
+    shared: SharedArgs,
+}
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve HTTP until SIGTERM or SIGINT (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+/// Flags of `igrouter serve`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, IP:PORT [env: BIND_ADDRESS, default 0.0.0.0:8000]
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<SocketAddr>,
+}
+
+/// Flags every command takes.
+#[derive(Args)]
+struct SharedArgs {
+    /// sqlite://PATH, postgres://… or mysql://… [env: DATABASE_URL, default sqlite://igrouter.db]
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// development or production [env: ENVIRONMENT, default development]
+    #[arg(long, global = true, value_name = "NAME")]
+    environment: Option<Environment>,
+    /// A level (trace, debug, info, warn, error, off) or a tracing filter [env: LOG_LEVEL]
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
+    /// pretty or json [env: LOG_FORMAT, default pretty, json in production]
+    #[arg(long, global = true, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
+}
+
+impl Cli {
+    /// Parses the process arguments; on `--help`, `--version` or a usage error, prints and exits
+    /// (usage errors with [`EXIT_BAD_CONFIGURATION`]).
+    pub fn from_args() -> Self {
+        Self::parse()
+    }
+
+    /// The command to run; none given means `serve`.
+    pub fn selected_command(&self) -> Command {
+        self.command
+            .clone()
+            .unwrap_or_else(|| Command::Serve(self.serve.clone()))
+    }
+
+    /// The configuration values the flags set.
+    pub fn overrides(&self) -> Overrides {
+        let bind = match &self.command {
+            Some(Command::Serve(args)) => args.bind,
+            _ => self.serve.bind,
+        };
+        Overrides {
+            bind,
+            database_url: self.shared.database_url.clone(),
+            environment: self.shared.environment,
+            log_level: self.shared.log_level.clone(),
+            log_format: self.shared.log_format,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("igrouter").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        <Cli as CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_means_serve_and_flags_become_overrides() {
+        let cli = parse(&[]).unwrap();
+        assert_eq!(cli.selected_command(), Command::Serve(ServeArgs::default()));
+
+        let cli = parse(&["--bind", "127.0.0.1:9000", "--environment", "production"]).unwrap();
+        assert!(matches!(cli.selected_command(), Command::Serve(_)));
+        let overrides = cli.overrides();
+        assert_eq!(overrides.bind, Some("127.0.0.1:9000".parse().unwrap()));
+        assert_eq!(overrides.environment, Some(Environment::Production));
+
+        let cli = parse(&["serve", "--bind", "[::1]:0", "--log-format", "json"]).unwrap();
+        assert_eq!(cli.overrides().bind, Some("[::1]:0".parse().unwrap()));
+        assert_eq!(cli.overrides().log_format, Some(LogFormat::Json));
+
+        let cli = parse(&["migrate", "--database-url", "sqlite://x.db"]).unwrap();
+        assert_eq!(cli.selected_command(), Command::Migrate);
+        assert_eq!(
+            cli.overrides().database_url.as_deref(),
+            Some("sqlite://x.db")
+        );
+    }
+
+    #[test]
+    fn usage_errors_are_refused() {
+        for args in [
+            &["--bind", "nowhere"][..],
+            &["--environment", "staging"],
+            &["--log-format", "xml"],
+            &["migrate", "--bind", "127.0.0.1:1"],
+            &["frobnicate"],
+        ] {
+            let error = parse(args)
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} parsed"));
+            assert_eq!(
+                error.exit_code(),
+                i32::from(EXIT_BAD_CONFIGURATION),
+                "{args:?}"
+            );
+        }
+    }
+}

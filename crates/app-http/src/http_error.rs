@@ -1,0 +1,346 @@
+//! The one mapping from errors to HTTP answers, in the shape of contract §3:
+//! `{"error":{"code":"...","message":"...","details":...}}`.
+//!
+//! Handlers return [`ApiError`]. Actix's own failures (a body that is not JSON, a query or path
+//! that does not parse, an unknown route, a wrong method) are turned into it here too, so a client
+//! never sees another error shape. The full `source()` chain is logged once, here; the body only
+//! carries a fixed message and details about the client's own input.
+//!
+//! Statuses: malformed JSON, query or path → 400; JSON that parses but does not fit the expected
+//! shape (missing field, wrong type) and rule violations → 422; wrong `Content-Type` → 415.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{HttpResponse, ResponseError, web};
+use domain::ValidationError;
+use domain::ports::{BoxError, StoreError};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::telemetry::error_chain;
+
+/// Everything a request can fail with, as the client sees it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// No route or no resource with that id.
+    #[error("not found")]
+    NotFound,
+    /// The route exists, the method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The body, query or path could not be parsed.
+    #[error("malformed request")]
+    Malformed {
+        /// What the parser said about the client's input.
+        reason: String,
+    },
+    /// The body is not `application/json`.
+    #[error("content type must be application/json")]
+    UnsupportedMediaType,
+    /// The body is over the route's limit.
+    #[error("request body too large")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// Well-formed input that breaks a rule.
+    #[error("validation failed")]
+    Invalid {
+        /// The field at fault, when known.
+        field: Option<&'static str>,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The database cannot be reached; the client should retry later.
+    #[error("service temporarily unavailable")]
+    Unavailable(#[source] StoreError),
+    /// A bug or an unexpected backend failure.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+/// The JSON body of every error answer.
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorObject<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorObject<'a> {
+    code: &'static str,
+    message: &'a str,
+    details: Value,
+}
+
+impl ApiError {
+    /// The stable, machine-readable `code` of the answer.
+    pub(crate) const fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Malformed { .. } => "bad_request",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::Invalid { .. } => "validation_failed",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn details(&self) -> Value {
+        match self {
+            Self::Malformed { reason } => json!({ "reason": reason }),
+            Self::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
+            Self::Invalid {
+                field: Some(field),
+                reason,
+            } => json!({ "field": field, "reason": reason }),
+            Self::Invalid {
+                field: None,
+                reason,
+            } => json!({ "reason": reason }),
+            Self::NotFound
+            | Self::MethodNotAllowed
+            | Self::UnsupportedMediaType
+            | Self::Unavailable(_)
+            | Self::Internal(_) => Value::Null,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Malformed { .. } => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = %error_chain(self), http.status = status.as_u16(), "request failed");
+        } else {
+            tracing::debug!(error = %error_chain(self), http.status = status.as_u16(), "request refused");
+        }
+        let message = self.to_string();
+        HttpResponse::build(status).json(ErrorBody {
+            error: ErrorObject {
+                code: self.code(),
+                message: &message,
+                details: self.details(),
+            },
+        })
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(error: ValidationError) -> Self {
+        Self::Invalid {
+            field: Some(error.field),
+            reason: error.reason,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Self::Unavailable(error),
+            StoreError::Corrupt(_) | StoreError::Backend(_) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<JsonPayloadError> for ApiError {
+    fn from(error: JsonPayloadError) -> Self {
+        match error {
+            JsonPayloadError::OverflowKnownLength { limit, .. }
+            | JsonPayloadError::Overflow { limit } => Self::PayloadTooLarge { limit },
+            JsonPayloadError::ContentType => Self::UnsupportedMediaType,
+            // The JSON is well-formed but does not fit the DTO: a validation problem.
+            JsonPayloadError::Deserialize(error)
+                if error.classify() == serde_json::error::Category::Data =>
+            {
+                Self::Invalid {
+                    field: None,
+                    reason: error.to_string(),
+                }
+            }
+            JsonPayloadError::Deserialize(error) => Self::Malformed {
+                reason: error.to_string(),
+            },
+            JsonPayloadError::Serialize(error) => Self::Internal(Box::new(error)),
+            JsonPayloadError::Payload(error) => Self::Malformed {
+                reason: error.to_string(),
+            },
+            other => Self::Malformed {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<QueryPayloadError> for ApiError {
+    fn from(error: QueryPayloadError) -> Self {
+        Self::Malformed {
+            reason: error.to_string(),
+        }
+    }
+}
+
+impl From<PathError> for ApiError {
+    fn from(error: PathError) -> Self {
+        Self::Malformed {
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// The JSON extractor's settings: its errors in our shape.
+pub(crate) fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().error_handler(|error, _request| ApiError::from(error).into())
+}
+
+/// The query extractor's settings: its errors in our shape.
+pub(crate) fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _request| ApiError::from(error).into())
+}
+
+/// The path extractor's settings: its errors in our shape.
+pub(crate) fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error, _request| ApiError::from(error).into())
+}
+
+/// The answer for a path no route matches.
+pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// Rewrites actix's empty `405` answers (a known path, another method) into our shape, keeping
+/// their `Allow` header.
+pub(crate) fn method_not_allowed_handler<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, |response| {
+        let (request, response) = response.into_parts();
+        let mut rewritten = ApiError::MethodNotAllowed.error_response();
+        if let Some(allow) = response.headers().get(header::ALLOW) {
+            rewritten.headers_mut().insert(header::ALLOW, allow.clone());
+        }
+        Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(request, rewritten).map_into_right_body(),
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test as actix_test;
+    use actix_web::{App, body};
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Item {
+        #[expect(dead_code, reason = "only deserialized")]
+        name: String,
+    }
+
+    #[derive(Deserialize)]
+    struct Paging {
+        #[expect(dead_code, reason = "only deserialized")]
+        limit: Option<u32>,
+    }
+
+    async fn accept(_: web::Path<u32>, _: web::Query<Paging>, _: web::Json<Item>) -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+
+    #[actix_web::test]
+    async fn extractor_errors_come_in_the_error_shape() {
+        let app = actix_test::init_service(
+            App::new()
+                .app_data(json_config().limit(64))
+                .app_data(query_config())
+                .app_data(path_config())
+                .route("/items/{id}", web::post().to(accept)),
+        )
+        .await;
+        let json = ("content-type", "application/json");
+        for (uri, content_type, body, status, code) in [
+            ("/items/1", json, r#"{"name":"x"}"#, 204, ""),
+            ("/items/1", json, r#"{"name":"#, 400, "bad_request"),
+            ("/items/1", json, r#"{"name":5}"#, 422, "validation_failed"),
+            ("/items/1", json, r#"{}"#, 422, "validation_failed"),
+            (
+                "/items/1",
+                ("content-type", "text/plain"),
+                r#"{"name":"x"}"#,
+                415,
+                "unsupported_media_type",
+            ),
+            ("/items/x", json, r#"{"name":"x"}"#, 400, "bad_request"),
+            (
+                "/items/1?limit=many",
+                json,
+                r#"{"name":"x"}"#,
+                400,
+                "bad_request",
+            ),
+            (
+                "/items/1",
+                json,
+                &format!(r#"{{"name":"{}"}}"#, "x".repeat(100)),
+                413,
+                "payload_too_large",
+            ),
+        ] {
+            let request = actix_test::TestRequest::post()
+                .uri(uri)
+                .insert_header(content_type)
+                .set_payload(body.to_owned())
+                .to_request();
+            let response = actix_test::call_service(&app, request).await;
+            assert_eq!(response.status().as_u16(), status, "{uri} {body}");
+            if status < 400 {
+                continue;
+            }
+            let bytes = body::to_bytes(response.into_body()).await.unwrap();
+            let answer: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(answer["error"]["code"], code, "{uri} {body}: {answer}");
+            assert!(answer["error"]["message"].is_string(), "{answer}");
+        }
+    }
+
+    #[test]
+    fn store_errors_map_to_503_or_500_and_hide_their_source() {
+        let down: ApiError =
+            StoreError::Unavailable("connection refused to 10.0.0.7".into()).into();
+        assert_eq!(down.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(down.to_string(), "service temporarily unavailable");
+        assert!(error_chain(&down).contains("10.0.0.7"));
+
+        let broken: ApiError = StoreError::Corrupt("bad row".into()).into();
+        assert_eq!(broken.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(broken.details(), Value::Null);
+    }
+
+    #[test]
+    fn validation_errors_name_the_field() {
+        let error: ApiError = ValidationError::new("recipient_id", "must not be empty").into();
+        assert_eq!(error.status_code(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            error.details(),
+            json!({ "field": "recipient_id", "reason": "must not be empty" })
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! The HTTP routes, one module per resource. Handlers parse input into domain types, call one use
+//! case, and map the result; errors go through `http_error::ApiError`.
+
+mod health;
+
+use actix_web::web::{self, ServiceConfig};
+
+/// Registers every route. Each path is one `web::resource`, so a known path with another method
+/// answers `405` with an `Allow` header instead of falling through to the `404` default.
+pub(crate) fn configure(config: &mut ServiceConfig) {
+    config.service(web::resource("/health").get(health::health));
+}

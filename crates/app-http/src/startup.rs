@@ -1,0 +1,183 @@
+//! Wiring: from a [`Config`] to a running HTTP server. `main` and the tests share this path, so
+//! the tests start exactly the service that ships.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use adapters_db::Database;
+use anyhow::Context;
+
+use crate::config::{Config, DatabaseConfig};
+use crate::http_error;
+use crate::routes;
+use crate::state::AppState;
+use crate::telemetry;
+
+/// After a shutdown signal, in-flight requests get this long to finish (contract §4).
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+
+/// The service, built and listening, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects the database, applies pending migrations (unless
+    /// [`DatabaseConfig::migrate_at_startup`] is off) and binds the listen address.
+    ///
+    /// # Errors
+    /// When the database cannot be migrated (unreachable, or a migration fails) or the address
+    /// cannot be bound.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            environment = %config.environment,
+            database.backend = %config.database.url.backend(),
+            database.url = %config.database.redacted_url,
+            "starting igrouter"
+        );
+        for warning in config.startup_warnings() {
+            tracing::warn!("{warning}");
+        }
+        let database = connect(&config.database)?;
+        if config.database.migrate_at_startup {
+            apply_migrations(&database, &config.database).await?;
+        }
+        let listener = TcpListener::bind(config.server.bind)
+            .with_context(|| format!("could not listen on {}", config.server.bind))?;
+        listener
+            .set_nonblocking(true)
+            .context("could not configure the listening socket")?;
+        let address = listener
+            .local_addr()
+            .context("could not read the listening address")?;
+        let state = AppState {
+            health: Arc::new(database),
+        };
+        Ok(Self {
+            listener,
+            address,
+            state: web::Data::new(state),
+        })
+    }
+
+    /// The port the service listens on (the real one when the configuration said port 0).
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The address the service listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting connections and lets in-flight
+    /// requests finish (at most [`SHUTDOWN_TIMEOUT_SECS`]).
+    ///
+    /// # Errors
+    /// When the signal handlers cannot be installed or the server fails.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let signal = shutdown_signal()?;
+        self.run_until(signal).await
+    }
+
+    /// Serves until `shutdown` completes, then shuts down gracefully like
+    /// [`Self::run_until_stopped`]. Installs no signal handler (for tests).
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(http_error::json_config())
+                .app_data(http_error::query_config())
+                .app_data(http_error::path_config())
+                .configure(routes::configure)
+                .default_service(web::to(http_error::not_found))
+                .wrap(http_error::method_not_allowed_handler())
+                .wrap(from_fn(telemetry::log_request))
+        })
+        .listen(self.listener)
+        .context("could not start the http server")?
+        .shutdown_signal(shutdown)
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .run();
+        tracing::info!(address = %self.address, "listening on http://{}", self.address);
+        server.await.context("the http server failed")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Applies pending migrations and exits: `igrouter migrate`.
+///
+/// # Errors
+/// When the database is unreachable or a migration fails.
+pub async fn migrate(config: &DatabaseConfig) -> anyhow::Result<()> {
+    let database = connect(config)?;
+    apply_migrations(&database, config).await
+}
+
+fn connect(config: &DatabaseConfig) -> anyhow::Result<Database> {
+    Database::connect(&config.url, config.pool).with_context(|| {
+        format!(
+            "could not set up the database pool for {}",
+            config.redacted_url
+        )
+    })
+}
+
+async fn apply_migrations(database: &Database, config: &DatabaseConfig) -> anyhow::Result<()> {
+    let applied = database
+        .run_migrations()
+        .await
+        .with_context(|| format!("could not migrate {}", config.redacted_url))?;
+    if applied.is_empty() {
+        tracing::info!("database schema is up to date");
+    } else {
+        tracing::info!(migrations = ?applied, "applied {} migration(s)", applied.len());
+    }
+    Ok(())
+}
+
+/// Completes on the first SIGTERM or SIGINT. The handlers are installed here, before the server
+/// starts, so a signal sent as soon as the service listens is never lost to the default action.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let mut terminate =
+        signal(SignalKind::terminate()).context("could not install the SIGTERM handler")?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).context("could not install the SIGINT handler")?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        };
+        tracing::info!(
+            signal = name,
+            "shutting down: finishing in-flight requests (at most {SHUTDOWN_TIMEOUT_SECS} s)"
+        );
+    })
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    Ok(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("shutting down: finishing in-flight requests");
+        }
+    })
+}

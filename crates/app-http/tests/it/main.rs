@@ -1,0 +1,16 @@
+//! app-http's integration tests: the real service started on port 0 over every backend, the
+//! configuration loader, and the built `igrouter` binary.
+
+// Clippy only treats `#[test]` functions as tests; helpers and the bodies `backend_tests!` wraps
+// are test code too, and a failed setup should stop the test right there.
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code fails loudly at the first unexpected result"
+)]
+
+mod cli;
+mod config;
+mod errors;
+mod health;
+mod helpers;
