@@ -1,0 +1,44 @@
+# igrouter's everyday commands. Install just with `pip install rust-just` or
+# `cargo install just --locked`; `just` alone lists the recipes.
+
+# Recipes see the variables of a `.env` file (igrouter itself reads it too).
+set dotenv-load
+
+# Extra arguments reach cargo as "$@", spaces and all.
+set positional-arguments
+
+# List the recipes.
+default:
+    @just --list
+
+# Serve on BIND_ADDRESS (default 0.0.0.0:8000); arguments go to igrouter (`just run --help`).
+run *ARGS:
+    cargo run --release -- "$@"
+
+# Apply pending database migrations to DATABASE_URL and exit.
+migrate:
+    cargo run --release -- migrate
+
+# Every test; PostgreSQL/MySQL tests print SKIPPED when their server is unreachable.
+test *ARGS:
+    cargo test --workspace "$@"
+
+# Formatting and clippy, as strict as CI.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the workspace in place.
+fmt:
+    cargo fmt --all
+
+# Every benchmark.
+bench: bench-db
+
+# Storage benchmarks on each backend (see docs/benchmarks.md).
+bench-db *ARGS:
+    cargo bench -p adapters-db --bench storage "$@"
+
+# What CI runs: databases, fmt, dependency direction, clippy, tests on all backends.
+ci:
+    bash .ci/run
