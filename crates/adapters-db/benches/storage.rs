@@ -37,15 +37,25 @@ use domain::{
 #[derive(Clone, Copy)]
 enum Workload {
     Ceiling,
-    Ingest { per_tx: usize },
+    /// `per_tx` messages per transaction, each with the CRM delivery it causes when `delivery`.
+    Ingest {
+        per_tx: usize,
+        delivery: bool,
+    },
 }
 
 impl Workload {
     fn label(self) -> String {
         match self {
             Self::Ceiling => "bare INSERT (ceiling)".to_owned(),
-            Self::Ingest { per_tx: 1 } => "ingest, 1 message/tx".to_owned(),
-            Self::Ingest { per_tx } => format!("ingest, {per_tx} messages/tx"),
+            Self::Ingest { per_tx, delivery } => {
+                let what = if delivery {
+                    "message+delivery"
+                } else {
+                    "message"
+                };
+                format!("{per_tx} {what}/tx")
+            }
         }
     }
 }
@@ -87,10 +97,21 @@ async fn bench_backend(backend: Backend, duration: Duration) {
     for writers in [1_usize, 8] {
         let ceiling = run(&test.db, &account, Workload::Ceiling, writers, duration).await;
         print_row(backend, Workload::Ceiling, writers, ceiling, None);
-        for workload in [
-            Workload::Ingest { per_tx: 1 },
-            Workload::Ingest { per_tx: 100 },
-        ] {
+        let workloads = [
+            Workload::Ingest {
+                per_tx: 1,
+                delivery: false,
+            },
+            Workload::Ingest {
+                per_tx: 1,
+                delivery: true,
+            },
+            Workload::Ingest {
+                per_tx: 100,
+                delivery: true,
+            },
+        ];
+        for workload in workloads {
             let rate = run(&test.db, &account, workload, writers, duration).await;
             print_row(backend, workload, writers, rate, Some(rate / ceiling));
         }
@@ -131,11 +152,18 @@ async fn run(
                             n += 1;
                             rows.fetch_add(1, Ordering::Relaxed);
                         }
-                        Workload::Ingest { per_tx } => {
+                        Workload::Ingest { per_tx, delivery } => {
                             let batch: Vec<InboundRecord> = (0..per_tx)
                                 .map(|_| {
                                     n += 1;
-                                    record(&account, &format!("bench-{writer}-{n}-{}", unique()))
+                                    let mut record = record(
+                                        &account,
+                                        &format!("bench-{writer}-{n}-{}", unique()),
+                                    );
+                                    if !delivery {
+                                        record.delivery = None;
+                                    }
+                                    record
                                 })
                                 .collect();
                             db.ingest(batch).await.unwrap();

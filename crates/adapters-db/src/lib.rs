@@ -31,9 +31,6 @@ use crate::pool::Pools;
 pub struct Database {
     pools: Pools,
     url: DatabaseUrl,
-    /// SQLite has one writer at a time. Queueing writers here, in-process, is cheaper and
-    /// fairer than letting them collide on the file lock and back off in SQLite's busy handler.
-    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Database {
@@ -46,7 +43,6 @@ impl Database {
         Ok(Self {
             pools: Pools::build(url, options)?,
             url: url.clone(),
-            sqlite_writer: std::sync::Arc::default(),
         })
     }
 
@@ -74,11 +70,6 @@ impl Database {
 
     pub(crate) fn pools(&self) -> &Pools {
         &self.pools
-    }
-
-    /// Held for the whole of every SQLite write transaction.
-    pub(crate) async fn sqlite_write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.sqlite_writer.lock().await
     }
 
     async fn select_one(&self) -> Result<(), DbError> {

@@ -9,8 +9,12 @@
 macro_rules! with_conn {
     ($db:expr, |$conn:ident| $body:expr) => {{
         match $db.pools() {
-            $crate::pool::Pools::Sqlite(pool) => {
-                let mut pooled = pool.get().await.map_err($crate::error::DbError::from)?;
+            $crate::pool::Pools::Sqlite(pools) => {
+                let mut pooled = pools
+                    .read
+                    .get()
+                    .await
+                    .map_err($crate::error::DbError::from)?;
                 let $conn = &mut *pooled;
                 $body
             }
@@ -31,13 +35,16 @@ macro_rules! with_conn {
 /// Runs `$body` in one transaction; its `Err` rolls everything back. On SQLite the transaction
 /// is `BEGIN IMMEDIATE`: it takes the write lock up front, so writers in other processes queue on
 /// the busy timeout instead of one failing when it upgrades from reading to writing; writers in
-/// this process queue on `Database::sqlite_write_turn` first.
+/// this process queue for the one writer connection first.
 macro_rules! with_tx {
     ($db:expr, |$conn:ident| $body:expr) => {{
         match $db.pools() {
-            $crate::pool::Pools::Sqlite(pool) => {
-                let _turn = $db.sqlite_write_turn().await;
-                let mut pooled = pool.get().await.map_err($crate::error::DbError::from)?;
+            $crate::pool::Pools::Sqlite(pools) => {
+                let mut pooled = pools
+                    .write
+                    .get()
+                    .await
+                    .map_err($crate::error::DbError::from)?;
                 pooled
                     .immediate_transaction(async |$conn| -> Result<_, $crate::error::DbError> {
                         $body

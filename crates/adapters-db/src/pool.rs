@@ -47,9 +47,23 @@ impl Default for PoolOptions {
 /// A pool for whichever backend the URL named.
 #[derive(Clone)]
 pub(crate) enum Pools {
-    Sqlite(Pool<SqliteConn>),
+    Sqlite(SqlitePools),
     Postgres(Pool<AsyncPgConnection>),
     Mysql(Pool<AsyncMysqlConnection>),
+}
+
+/// SQLite's pools: readers, and one writer connection.
+///
+/// SQLite runs one write at a time anyway. Giving every write the same connection keeps its page
+/// cache warm (a connection's cache is dropped whenever another connection has written), and
+/// queueing writers on that one connection, in-process, is cheaper and fairer than letting them
+/// collide on the file lock and back off in SQLite's busy handler.
+#[derive(Clone)]
+pub(crate) struct SqlitePools {
+    /// For queries.
+    pub(crate) read: Pool<SqliteConn>,
+    /// Size one: every write transaction.
+    pub(crate) write: Pool<SqliteConn>,
 }
 
 /// The pool could not be built (a bug in the settings, not an unreachable database: pools open
@@ -62,26 +76,37 @@ impl Pools {
     pub(crate) fn build(url: &DatabaseUrl, options: PoolOptions) -> Result<Self, PoolBuildError> {
         match url.backend() {
             Backend::Sqlite => {
-                let mut config = ManagerConfig::<SqliteConn>::default();
-                config.recycling_method = RecyclingMethod::Fast;
-                config.custom_setup = Box::new(|path| {
-                    let path = path.to_owned();
-                    async move {
-                        let mut conn = SqliteConn::establish(&path).await?;
-                        conn.batch_execute(SQLITE_PRAGMAS)
-                            .await
-                            .map_err(ConnectionError::CouldntSetupConfiguration)?;
-                        Ok(conn)
-                    }
-                    .boxed()
-                });
-                let manager = AsyncDieselConnectionManager::new_with_config(url.target(), config);
-                build_pool(manager, options).map(Self::Sqlite)
+                let writer = PoolOptions {
+                    max_connections: 1,
+                    ..options
+                };
+                Ok(Self::Sqlite(SqlitePools {
+                    read: build_pool(sqlite_manager(url), options)?,
+                    write: build_pool(sqlite_manager(url), writer)?,
+                }))
             }
             Backend::Postgres => build_pool(fast_manager(url), options).map(Self::Postgres),
             Backend::Mysql => build_pool(fast_manager(url), options).map(Self::Mysql),
         }
     }
+}
+
+/// A SQLite manager whose connections get [`SQLITE_PRAGMAS`].
+fn sqlite_manager(url: &DatabaseUrl) -> AsyncDieselConnectionManager<SqliteConn> {
+    let mut config = ManagerConfig::<SqliteConn>::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(|path| {
+        let path = path.to_owned();
+        async move {
+            let mut conn = SqliteConn::establish(&path).await?;
+            conn.batch_execute(SQLITE_PRAGMAS)
+                .await
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        }
+        .boxed()
+    });
+    AsyncDieselConnectionManager::new_with_config(url.target(), config)
 }
 
 /// A manager that hands out connections without a ping: a dead connection shows up as a query

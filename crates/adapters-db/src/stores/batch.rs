@@ -36,11 +36,24 @@ macro_rules! batch_insert {
                 rows: Vec<$row>,
             ) -> impl Future<Output = QueryResult<usize>> + Send {
                 async move {
-                    diesel_async::RunQueryDsl::execute(
-                        diesel::insert_into($table).values(rows),
-                        self,
-                    )
-                    .await
+                    // One row goes through the single-row statement, which the driver prepares
+                    // once and caches; a multi-row statement is prepared anew for each size.
+                    match <[$row; 1]>::try_from(rows) {
+                        Ok([row]) => {
+                            diesel_async::RunQueryDsl::execute(
+                                diesel::insert_into($table).values(row),
+                                self,
+                            )
+                            .await
+                        }
+                        Err(rows) => {
+                            diesel_async::RunQueryDsl::execute(
+                                diesel::insert_into($table).values(rows),
+                                self,
+                            )
+                            .await
+                        }
+                    }
                 }
             }
         }
@@ -51,11 +64,24 @@ macro_rules! batch_insert {
                 rows: Vec<$row>,
             ) -> impl Future<Output = QueryResult<usize>> + Send {
                 async move {
-                    diesel_async::RunQueryDsl::execute(
-                        diesel::insert_into($table).values(rows),
-                        self,
-                    )
-                    .await
+                    // One row goes through the single-row statement, which the driver prepares
+                    // once and caches; a multi-row statement is prepared anew for each size.
+                    match <[$row; 1]>::try_from(rows) {
+                        Ok([row]) => {
+                            diesel_async::RunQueryDsl::execute(
+                                diesel::insert_into($table).values(row),
+                                self,
+                            )
+                            .await
+                        }
+                        Err(rows) => {
+                            diesel_async::RunQueryDsl::execute(
+                                diesel::insert_into($table).values(rows),
+                                self,
+                            )
+                            .await
+                        }
+                    }
                 }
             }
         }

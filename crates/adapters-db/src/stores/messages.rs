@@ -1,8 +1,5 @@
 //! `MessageStore` over `messages`: the ingest transaction and the conversation history.
 
-use std::collections::HashSet;
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -12,19 +9,10 @@ use domain::{
     InstagramId, InstagramMessageId, Message, MessageId, Page, PageRequest, Timestamp,
 };
 
-use super::batch::BatchInsert;
-use super::deliveries::DeliveryRow;
-use super::outbound::OutboundRow;
 use crate::Database;
 use crate::error::{DbError, corrupt};
-use crate::macros::{with_conn, with_tx};
-use crate::pool::Pools;
+use crate::macros::with_conn;
 use crate::schema::messages;
-
-/// How often an ingest transaction is run again after losing a race to a concurrent one.
-const CONFLICT_RETRIES: usize = 5;
-/// Rows per multi-row INSERT: well under every backend's bind-parameter limit.
-const INSERT_CHUNK: usize = 500;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = messages, treat_none_as_default_value = false)]
@@ -147,141 +135,7 @@ impl TryFrom<MessageRow> for Message {
     }
 }
 
-/// The rows one ingest batch may write, already converted.
-pub(super) struct IngestRows {
-    /// (instagram account, event key) of each record, in batch order.
-    keys: Vec<(String, String)>,
-    /// Whether the record repeats an earlier record of the same batch.
-    repeated: Vec<bool>,
-    messages: Vec<MessageRow>,
-    deliveries: Vec<Option<DeliveryRow>>,
-    sends: Vec<Option<OutboundRow>>,
-}
-
-/// What one attempt at the transaction writes, decided from the keys already stored.
-pub(super) struct IngestPlan {
-    pub(super) results: Vec<IngestResult>,
-    pub(super) messages: Vec<MessageRow>,
-    pub(super) sends: Vec<OutboundRow>,
-    pub(super) deliveries: Vec<DeliveryRow>,
-}
-
-impl IngestRows {
-    fn new(records: &[InboundRecord]) -> Result<Self, DbError> {
-        let mut seen = HashSet::with_capacity(records.len());
-        let mut rows = Self {
-            keys: Vec::with_capacity(records.len()),
-            repeated: Vec::with_capacity(records.len()),
-            messages: Vec::with_capacity(records.len()),
-            deliveries: Vec::with_capacity(records.len()),
-            sends: Vec::with_capacity(records.len()),
-        };
-        for record in records {
-            let key = (
-                record.message.instagram_account_id.to_string(),
-                record.message.event_key.clone(),
-            );
-            rows.repeated.push(!seen.insert(key.clone()));
-            rows.keys.push(key);
-            rows.messages.push(MessageRow::try_from(&record.message)?);
-            rows.deliveries
-                .push(record.delivery.as_ref().map(DeliveryRow::from));
-            rows.sends
-                .push(record.auto_reply.as_ref().map(OutboundRow::from));
-        }
-        Ok(rows)
-    }
-
-    /// The event keys to look up, grouped by business account (in practice one per batch), so
-    /// each lookup is a range of the unique (account, key) index.
-    pub(super) fn keys_by_account(&self) -> Vec<(String, Vec<String>)> {
-        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-        for (account, key) in &self.keys {
-            match groups.iter_mut().find(|(seen, _)| seen == account) {
-                Some((_, keys)) => keys.push(key.clone()),
-                None => groups.push((account.clone(), vec![key.clone()])),
-            }
-        }
-        groups
-    }
-
-    /// Stores each record whose key is neither already stored nor earlier in the batch.
-    pub(super) fn plan(&self, existing: &HashSet<(String, String)>) -> IngestPlan {
-        let mut plan = IngestPlan {
-            results: Vec::with_capacity(self.keys.len()),
-            messages: Vec::new(),
-            sends: Vec::new(),
-            deliveries: Vec::new(),
-        };
-        for (index, key) in self.keys.iter().enumerate() {
-            if self.repeated[index] || existing.contains(key) {
-                plan.results.push(IngestResult::Duplicate);
-                continue;
-            }
-            plan.results.push(IngestResult::Stored);
-            plan.messages.push(self.messages[index].clone());
-            plan.sends.extend(self.sends[index].clone());
-            plan.deliveries.extend(self.deliveries[index].clone());
-        }
-        plan
-    }
-}
-
-/// Splits rows into owned chunks of at most [`INSERT_CHUNK`] (none for no rows).
-pub(super) fn chunked<T>(mut rows: Vec<T>) -> Vec<Vec<T>> {
-    let mut chunks = Vec::new();
-    while rows.len() > INSERT_CHUNK {
-        let rest = rows.split_off(INSERT_CHUNK);
-        chunks.push(rows);
-        rows = rest;
-    }
-    if !rows.is_empty() {
-        chunks.push(rows);
-    }
-    chunks
-}
-
 impl Database {
-    /// One attempt at the ingest transaction: read which keys exist, insert the rest.
-    async fn ingest_once(&self, rows: &Arc<IngestRows>) -> Result<Vec<IngestResult>, DbError> {
-        if let Pools::Sqlite(pool) = self.pools() {
-            // Through the async wrapper every statement is a hop to the blocking pool; one hop
-            // for the whole transaction makes ingest several times faster on SQLite.
-            let _turn = self.sqlite_write_turn().await;
-            let mut conn = pool.get().await?;
-            let rows = Arc::clone(rows);
-            return Ok(conn
-                .spawn_blocking(move |conn| sqlite_ingest::ingest(conn, &rows))
-                .await?);
-        }
-        let groups = rows.keys_by_account();
-        with_tx!(self, |conn| {
-            let mut existing: HashSet<(String, String)> = HashSet::new();
-            for (account, keys) in &groups {
-                for chunk in keys.chunks(INSERT_CHUNK) {
-                    let found: Vec<(String, String)> = messages::table
-                        .filter(messages::instagram_account_id.eq(account))
-                        .filter(messages::event_key.eq_any(chunk))
-                        .select((messages::instagram_account_id, messages::event_key))
-                        .load(conn)
-                        .await?;
-                    existing.extend(found);
-                }
-            }
-            let plan = rows.plan(&existing);
-            for chunk in chunked(plan.messages) {
-                conn.insert_batch(chunk).await?;
-            }
-            for chunk in chunked(plan.sends) {
-                conn.insert_batch(chunk).await?;
-            }
-            for chunk in chunked(plan.deliveries) {
-                conn.insert_batch(chunk).await?;
-            }
-            Ok(plan.results)
-        })
-    }
-
     async fn load_message(&self, id: &str) -> Result<Option<Message>, DbError> {
         let row: Option<MessageRow> = with_conn!(self, |conn| messages::table
             .find(id)
@@ -326,23 +180,7 @@ impl Database {
 #[async_trait]
 impl MessageStore for Database {
     async fn ingest(&self, records: Vec<InboundRecord>) -> Result<Vec<IngestResult>, StoreError> {
-        if records.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = Arc::new(IngestRows::new(&records)?);
-        let mut tries = 0;
-        loop {
-            match self.ingest_once(&rows).await {
-                Ok(results) => return Ok(results),
-                // A concurrent transaction committed one of our keys between our read and our
-                // insert (or the backend picked us as a deadlock victim): run again, and the
-                // read now sees its rows, so they become duplicates.
-                Err(error) if error.is_retryable_conflict() && tries < CONFLICT_RETRIES => {
-                    tries += 1
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
+        self.ingest_records(records).await
     }
 
     async fn message(&self, id: &MessageId) -> Result<Option<Message>, StoreError> {
@@ -361,52 +199,5 @@ impl MessageStore for Database {
         Ok(super::page_of(messages, page.limit, |message| {
             (message.occurred_at, message.id.to_string())
         }))
-    }
-}
-
-/// The ingest transaction as synchronous diesel code, run in one blocking-pool hop on SQLite.
-mod sqlite_ingest {
-    use std::collections::HashSet;
-
-    use diesel::prelude::*;
-    use domain::IngestResult;
-
-    use super::{INSERT_CHUNK, IngestRows, chunked};
-    use crate::schema::{crm_deliveries, messages, outbound_messages};
-
-    pub(super) fn ingest(
-        conn: &mut SqliteConnection,
-        rows: &IngestRows,
-    ) -> QueryResult<Vec<IngestResult>> {
-        conn.immediate_transaction(|conn| {
-            let mut existing: HashSet<(String, String)> = HashSet::new();
-            for (account, keys) in rows.keys_by_account() {
-                for chunk in keys.chunks(INSERT_CHUNK) {
-                    let found: Vec<(String, String)> = messages::table
-                        .filter(messages::instagram_account_id.eq(&account))
-                        .filter(messages::event_key.eq_any(chunk))
-                        .select((messages::instagram_account_id, messages::event_key))
-                        .load(conn)?;
-                    existing.extend(found);
-                }
-            }
-            let plan = rows.plan(&existing);
-            for chunk in chunked(plan.messages) {
-                diesel::insert_into(messages::table)
-                    .values(&chunk)
-                    .execute(conn)?;
-            }
-            for chunk in chunked(plan.sends) {
-                diesel::insert_into(outbound_messages::table)
-                    .values(&chunk)
-                    .execute(conn)?;
-            }
-            for chunk in chunked(plan.deliveries) {
-                diesel::insert_into(crm_deliveries::table)
-                    .values(&chunk)
-                    .execute(conn)?;
-            }
-            Ok(plan.results)
-        })
     }
 }
