@@ -5,9 +5,13 @@
 //! same service that ships. Only this crate knows igrouter's public JSON; adapters and the domain
 //! know nothing of HTTP.
 
+pub mod bootstrap;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod credentials;
 mod http_error;
+pub mod random;
 mod routes;
 mod startup;
 mod state;
