@@ -1,9 +1,12 @@
-//! The command line: `igrouter [serve] [--bind ADDR]`, `igrouter migrate`, and the flags both
+//! The command line: `igrouter [serve] [--bind ADDR]`, `igrouter migrate`,
+//! `igrouter api-keys create|list|revoke`, `igrouter credentials rotate`, and the flags they all
 //! share. Flags override their environment variables.
 
 use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand};
+
+use domain::{AccountId, ApiKeyId};
 
 use crate::config::{Environment, LogFormat, Overrides};
 
@@ -35,7 +38,46 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create, list and revoke the API keys of /api/v1.
+    #[command(subcommand)]
+    ApiKeys(ApiKeysCommand),
+    /// Manage the encryption of stored access tokens and webhook secrets.
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
 }
+
+/// `igrouter api-keys …`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum ApiKeysCommand {
+    /// Create a key and print it once on stdout; only its hash is stored.
+    Create {
+        /// What the key is for, shown by `list` (1 to 128 characters).
+        #[arg(long, value_parser = parse_key_name)]
+        name: String,
+        /// Limit the key to this account (repeat for several); without it the key sees all.
+        #[arg(long = "account", value_name = "ACCOUNT_ID", value_parser = parse_account_id)]
+        accounts: Vec<AccountId>,
+    },
+    /// Print every key: id, name, prefix, scope, created, last used, revoked.
+    List,
+    /// Revoke a key; every instance refuses it from the next request on.
+    Revoke {
+        /// The key's id (key_…), as `list` prints it.
+        #[arg(value_parser = parse_api_key_id)]
+        key_id: ApiKeyId,
+    },
+}
+
+/// `igrouter credentials …`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum CredentialsCommand {
+    /// Re-encrypt every account's credentials under CREDENTIALS_KEY, reading them with
+    /// CREDENTIALS_KEY or CREDENTIALS_KEY_PREVIOUS.
+    Rotate,
+}
+
+/// Longest API key name (the column's size).
+pub const MAX_KEY_NAME_LEN: usize = 128;
 
 /// Flags of `igrouter serve`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
@@ -92,6 +134,26 @@ impl Cli {
     }
 }
 
+fn parse_key_name(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    let length = name.chars().count();
+    if length == 0 || length > MAX_KEY_NAME_LEN {
+        return Err(format!("must be 1 to {MAX_KEY_NAME_LEN} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must not contain control characters".to_owned());
+    }
+    Ok(name.to_owned())
+}
+
+fn parse_account_id(text: &str) -> Result<AccountId, String> {
+    AccountId::parse(text).map_err(|error| error.reason)
+}
+
+fn parse_api_key_id(text: &str) -> Result<ApiKeyId, String> {
+    ApiKeyId::parse(text).map_err(|error| error.reason)
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -131,6 +193,41 @@ mod tests {
     }
 
     #[test]
+    fn api_key_and_credentials_commands_parse() {
+        let cli = parse(&[
+            "api-keys",
+            "create",
+            "--name",
+            "crm",
+            "--account",
+            "acc_aaaaaaaaaaaa",
+            "--account",
+            "acc_bbbbbbbbbbbb",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.selected_command(),
+            Command::ApiKeys(ApiKeysCommand::Create {
+                name: "crm".into(),
+                accounts: vec![
+                    AccountId::parse("acc_aaaaaaaaaaaa").unwrap(),
+                    AccountId::parse("acc_bbbbbbbbbbbb").unwrap(),
+                ],
+            })
+        );
+        let cli = parse(&["api-keys", "revoke", "key_aaaaaaaaaaaa"]).unwrap();
+        assert!(matches!(
+            cli.selected_command(),
+            Command::ApiKeys(ApiKeysCommand::Revoke { .. })
+        ));
+        let cli = parse(&["credentials", "rotate"]).unwrap();
+        assert_eq!(
+            cli.selected_command(),
+            Command::Credentials(CredentialsCommand::Rotate)
+        );
+    }
+
+    #[test]
     fn usage_errors_are_refused() {
         for args in [
             &["--bind", "nowhere"][..],
@@ -138,6 +235,11 @@ mod tests {
             &["--log-format", "xml"],
             &["migrate", "--bind", "127.0.0.1:1"],
             &["frobnicate"],
+            &["api-keys", "create"],
+            &["api-keys", "create", "--name", ""],
+            &["api-keys", "create", "--name", "x", "--account", "acc_nope"],
+            &["api-keys", "revoke", "acc_aaaaaaaaaaaa"],
+            &["credentials"],
         ] {
             let error = parse(args)
                 .err()

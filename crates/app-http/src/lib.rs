@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod bootstrap;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod credentials;
 mod http_error;

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use app_http::cli::{Cli, Command, EXIT_BAD_CONFIGURATION, EXIT_FAILURE};
-use app_http::{Application, Config, telemetry};
+use app_http::cli::{Cli, Command, CredentialsCommand, EXIT_BAD_CONFIGURATION};
+use app_http::{Application, Config, commands, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::from_args();
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("igrouter: {error:#}");
-            ExitCode::from(EXIT_FAILURE)
+            ExitCode::from(commands::exit_code(&error))
         }
     }
 }
@@ -36,5 +36,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve(_) => Application::build(config).await?.run_until_stopped().await,
         Command::Migrate => app_http::migrate(&config.database).await,
+        Command::ApiKeys(command) => {
+            commands::api_keys(command, &config, &mut std::io::stdout().lock()).await
+        }
+        Command::Credentials(CredentialsCommand::Rotate) => {
+            commands::rotate_credentials(&config, &mut std::io::stdout().lock()).await
+        }
     }
 }

@@ -9,8 +9,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use adapters_db::Database;
 use anyhow::Context;
+use domain::ports::{ApiKeyStore, Clock};
 
-use crate::config::{Config, DatabaseConfig};
+use crate::bootstrap::{self, BootstrapOutcome};
+use crate::clock::SystemClock;
+use crate::config::{Config, DatabaseConfig, Environment};
+use crate::credentials::{self, AesGcmCipher, CheckKeyError};
 use crate::http_error;
 use crate::routes;
 use crate::state::AppState;
@@ -27,12 +31,14 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects the database, applies pending migrations (unless
-    /// [`DatabaseConfig::migrate_at_startup`] is off) and binds the listen address.
+    /// Connects the database, applies pending migrations, checks that the credentials key opens
+    /// the stored credentials and applies the single-account bootstrap (all skipped when
+    /// [`DatabaseConfig::migrate_at_startup`] is off), and binds the listen address.
     ///
     /// # Errors
-    /// When the database cannot be migrated (unreachable, or a migration fails) or the address
-    /// cannot be bound.
+    /// When the database cannot be migrated (unreachable, or a migration fails), no configured
+    /// key opens the stored credentials ([`credentials::CredentialsKeyMismatch`]), the bootstrap
+    /// fails, or the address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
@@ -45,8 +51,12 @@ impl Application {
             tracing::warn!("{warning}");
         }
         let database = connect(&config.database)?;
+        let cipher = AesGcmCipher::new(&config.credentials)
+            .context("could not set up the credentials cipher")?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         if config.database.migrate_at_startup {
             apply_migrations(&database, &config.database).await?;
+            prepare_data(&database, &cipher, clock.as_ref(), &config).await?;
         }
         let listener = TcpListener::bind(config.server.bind)
             .with_context(|| format!("could not listen on {}", config.server.bind))?;
@@ -126,6 +136,60 @@ impl Application {
 pub async fn migrate(config: &DatabaseConfig) -> anyhow::Result<()> {
     let database = connect(config)?;
     apply_migrations(&database, config).await
+}
+
+/// Connects and applies pending migrations: what every command that touches data does first.
+///
+/// # Errors
+/// When the database is unreachable or a migration fails.
+pub(crate) async fn connect_and_migrate(config: &DatabaseConfig) -> anyhow::Result<Database> {
+    let database = connect(config)?;
+    apply_migrations(&database, config).await?;
+    Ok(database)
+}
+
+/// Start-up work on the data, after the migrations: the credentials key check, the bootstrap,
+/// and the warning that development accepts any API token while no key exists.
+async fn prepare_data(
+    database: &Database,
+    cipher: &AesGcmCipher,
+    clock: &dyn Clock,
+    config: &Config,
+) -> anyhow::Result<()> {
+    match credentials::check_key(database, cipher).await {
+        Ok(()) => {}
+        // Kept as the outermost error, so `main` recognises it and exits 2.
+        Err(CheckKeyError::Mismatch(mismatch)) => return Err(mismatch.into()),
+        Err(error) => return Err(anyhow::Error::new(error)),
+    }
+    if let Some(wanted) = &config.instagram.bootstrap_account {
+        let outcome = bootstrap::ensure_account(database, cipher, clock, wanted)
+            .await
+            .context("could not create or update the INSTAGRAM_BUSINESS_ACCOUNT_ID account")?;
+        match outcome {
+            BootstrapOutcome::Created(id) => {
+                tracing::info!(account.id = %id, "bootstrap account created from INSTAGRAM_BUSINESS_ACCOUNT_ID");
+            }
+            BootstrapOutcome::TokenUpdated(id) => {
+                tracing::info!(account.id = %id, "bootstrap account's access token updated from INSTAGRAM_PAGE_ACCESS_TOKEN");
+            }
+            BootstrapOutcome::Unchanged(id) => {
+                tracing::debug!(account.id = %id, "bootstrap account is up to date");
+            }
+        }
+    }
+    if config.environment == Environment::Development
+        && !database
+            .any_api_key_exists()
+            .await
+            .context("could not read the api keys")?
+    {
+        tracing::warn!(
+            "no api key exists: /api/v1 accepts ANY non-empty bearer token until one is created \
+             with `igrouter api-keys create` (development only)"
+        );
+    }
+    Ok(())
 }
 
 fn connect(config: &DatabaseConfig) -> anyhow::Result<Database> {
