@@ -6,8 +6,10 @@
 //! never sees another error shape. The full `source()` chain is logged once, here; the body only
 //! carries a fixed message and details about the client's own input.
 //!
-//! Statuses: malformed JSON, query or path → 400; JSON that parses but does not fit the expected
-//! shape (missing field, wrong type) and rule violations → 422; wrong `Content-Type` → 415.
+//! Statuses: a missing or bad API key → 401 with `WWW-Authenticate: Bearer`; malformed JSON,
+//! query or path → 400; JSON that parses but does not fit the expected shape (missing field,
+//! wrong type) and rule violations → 422; wrong `Content-Type` → 415; an account that exists
+//! already → 409; the database down → 503.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
@@ -16,7 +18,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpResponse, ResponseError, web};
 use domain::ValidationError;
-use domain::ports::{BoxError, StoreError};
+use domain::ports::{AccountStoreError, BoxError, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -25,6 +27,9 @@ use crate::telemetry::error_chain;
 /// Everything a request can fail with, as the client sees it.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ApiError {
+    /// No API key, or one that is malformed, unknown or revoked.
+    #[error("a valid api key is required: Authorization: Bearer <key>")]
+    Unauthorized,
     /// No route or no resource with that id.
     #[error("not found")]
     NotFound,
@@ -45,6 +50,12 @@ pub(crate) enum ApiError {
     PayloadTooLarge {
         /// The limit in bytes.
         limit: usize,
+    },
+    /// The resource already exists.
+    #[error("already exists")]
+    Conflict {
+        /// What exists already.
+        reason: &'static str,
     },
     /// Well-formed input that breaks a rule.
     #[error("validation failed")]
@@ -79,11 +90,13 @@ impl ApiError {
     /// The stable, machine-readable `code` of the answer.
     pub(crate) const fn code(&self) -> &'static str {
         match self {
+            Self::Unauthorized => "unauthorized",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Malformed { .. } => "bad_request",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::Conflict { .. } => "conflict",
             Self::Invalid { .. } => "validation_failed",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -93,6 +106,7 @@ impl ApiError {
     fn details(&self) -> Value {
         match self {
             Self::Malformed { reason } => json!({ "reason": reason }),
+            Self::Conflict { reason } => json!({ "reason": reason }),
             Self::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
             Self::Invalid {
                 field: Some(field),
@@ -102,7 +116,8 @@ impl ApiError {
                 field: None,
                 reason,
             } => json!({ "reason": reason }),
-            Self::NotFound
+            Self::Unauthorized
+            | Self::NotFound
             | Self::MethodNotAllowed
             | Self::UnsupportedMediaType
             | Self::Unavailable(_)
@@ -114,11 +129,13 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Malformed { .. } => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -133,7 +150,12 @@ impl ResponseError for ApiError {
             tracing::debug!(error = %error_chain(self), http.status = status.as_u16(), "request refused");
         }
         let message = self.to_string();
-        HttpResponse::build(status).json(ErrorBody {
+        let mut response = HttpResponse::build(status);
+        if matches!(self, Self::Unauthorized) {
+            // RFC 6750 §3: a 401 names the scheme the client should use.
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(ErrorBody {
             error: ErrorObject {
                 code: self.code(),
                 message: &message,
@@ -157,6 +179,17 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Unavailable(_) => Self::Unavailable(error),
             StoreError::Corrupt(_) | StoreError::Backend(_) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<AccountStoreError> for ApiError {
+    fn from(error: AccountStoreError) -> Self {
+        match error {
+            AccountStoreError::InstagramAccountTaken => Self::Conflict {
+                reason: "an account for this instagram_account_id already exists",
+            },
+            AccountStoreError::Store(error) => error.into(),
         }
     }
 }

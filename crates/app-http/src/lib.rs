@@ -6,6 +6,7 @@
 //! know nothing of HTTP.
 
 pub mod api_keys;
+mod auth;
 pub mod bootstrap;
 pub mod cli;
 pub mod clock;

@@ -11,6 +11,7 @@ use adapters_db::Database;
 use anyhow::Context;
 use domain::ports::{ApiKeyStore, Clock};
 
+use crate::auth::Authenticator;
 use crate::bootstrap::{self, BootstrapOutcome};
 use crate::clock::SystemClock;
 use crate::config::{Config, DatabaseConfig, Environment};
@@ -66,8 +67,11 @@ impl Application {
         let address = listener
             .local_addr()
             .context("could not read the listening address")?;
+        let database = Arc::new(database);
         let state = AppState {
-            health: Arc::new(database),
+            health: database.clone(),
+            accounts: database.clone(),
+            auth: Authenticator::new(database, clock, config.environment),
         };
         Ok(Self {
             listener,

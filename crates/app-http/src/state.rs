@@ -3,10 +3,16 @@
 
 use std::sync::Arc;
 
-use domain::ports::HealthCheck;
+use domain::ports::{AccountStore, HealthCheck};
+
+use crate::auth::Authenticator;
 
 /// Shared by every worker; handlers take it as `web::Data<AppState>`.
 pub(crate) struct AppState {
     /// Reports whether the database answers (`GET /health`).
     pub(crate) health: Arc<dyn HealthCheck>,
+    /// The accounts.
+    pub(crate) accounts: Arc<dyn AccountStore>,
+    /// Checks `/api/v1` callers' keys.
+    pub(crate) auth: Authenticator,
 }

@@ -1,6 +1,8 @@
 //! The HTTP routes, one module per resource. Handlers parse input into domain types, call one use
-//! case, and map the result; errors go through `http_error::ApiError`.
+//! case, and map the result; errors go through `http_error::ApiError`. Every `/api/v1` handler
+//! takes an `auth::ApiCaller`, which authenticates the request and scopes it to accounts.
 
+mod accounts;
 mod health;
 
 use actix_web::web::{self, ServiceConfig};
@@ -8,5 +10,8 @@ use actix_web::web::{self, ServiceConfig};
 /// Registers every route. Each path is one `web::resource`, so a known path with another method
 /// answers `405` with an `Allow` header instead of falling through to the `404` default.
 pub(crate) fn configure(config: &mut ServiceConfig) {
-    config.service(web::resource("/health").get(health::health));
+    config
+        .service(web::resource("/health").get(health::health))
+        .service(web::resource("/api/v1/accounts").get(accounts::list))
+        .service(web::resource("/api/v1/accounts/{id}").get(accounts::get));
 }
