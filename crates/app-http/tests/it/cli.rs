@@ -14,13 +14,14 @@ use serde_json::Value;
 use crate::helpers::TempDir;
 
 /// `igrouter` with no environment, in `dir`.
-fn igrouter(dir: &TempDir) -> Command {
+pub(crate) fn igrouter(dir: &TempDir) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_igrouter"));
     command.env_clear().current_dir(dir.path());
     command
 }
 
-fn run(command: &mut Command) -> (i32, String, String) {
+/// Runs to the end: exit code, stdout, stderr.
+pub(crate) fn run(command: &mut Command) -> (i32, String, String) {
     let Output {
         status,
         stdout,
@@ -212,7 +213,7 @@ fn serve_until(signal: &str) {
 }
 
 /// Lines the child writes to stderr, as they come.
-fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
+pub(crate) fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
     let stderr = child.stderr.take().unwrap();
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
@@ -226,7 +227,15 @@ fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
 }
 
 /// The address from the "listening" log line.
-fn wait_for_listening(lines: &mpsc::Receiver<String>, child: &mut Child) -> String {
+pub(crate) fn wait_for_listening(lines: &mpsc::Receiver<String>, child: &mut Child) -> String {
+    wait_for_listening_logged(lines, child).0
+}
+
+/// The address from the "listening" log line, and every line logged until then.
+pub(crate) fn wait_for_listening_logged(
+    lines: &mpsc::Receiver<String>,
+    child: &mut Child,
+) -> (String, Vec<String>) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
@@ -239,7 +248,7 @@ fn wait_for_listening(lines: &mpsc::Receiver<String>, child: &mut Child) -> Stri
                 .as_str()
                 .is_some_and(|message| message.starts_with("listening"))
         {
-            return address.to_owned();
+            return (address.to_owned(), seen);
         }
         seen.push(line);
     }
@@ -248,14 +257,19 @@ fn wait_for_listening(lines: &mpsc::Receiver<String>, child: &mut Child) -> Stri
 }
 
 /// A plain HTTP/1.1 GET, so these tests need no async runtime.
-fn http_get(address: &str, path: &str) -> String {
+pub(crate) fn http_get(address: &str, path: &str) -> String {
+    http_get_with(address, path, "")
+}
+
+/// [`http_get`] with extra header lines (each ending in `\r\n`).
+pub(crate) fn http_get_with(address: &str, path: &str, headers: &str) -> String {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\n{headers}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
@@ -263,7 +277,8 @@ fn http_get(address: &str, path: &str) -> String {
     response
 }
 
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<i32> {
+/// The exit code, or `None` (after killing it) when it runs past `timeout`.
+pub(crate) fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<i32> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {

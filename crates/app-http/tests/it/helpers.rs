@@ -1,11 +1,19 @@
 //! A running service for a test ([`TestApp`]), configurations built without touching the process
-//! environment, and temporary directories.
+//! environment, captured logs, seeded accounts, and temporary directories.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Once};
 
+use app_http::bootstrap::generate_webhook_secret;
+use app_http::clock::SystemClock;
 use app_http::config::Overrides;
+use app_http::credentials::AesGcmCipher;
 use app_http::{Application, Config};
+use domain::ports::{AccountStore, Clock, CredentialCipher};
+use domain::{Account, InstagramId, Username};
+use secrecy::SecretString;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -21,6 +29,7 @@ pub(crate) struct TestApp {
 impl TestApp {
     /// Builds the service the way `main` does and serves it in the background.
     pub(crate) async fn spawn(config: Config) -> Self {
+        capture_logs();
         let app = Application::build(config)
             .await
             .expect("the service builds");
@@ -44,6 +53,19 @@ impl TestApp {
             .send()
             .await
             .expect("the service answers")
+    }
+
+    /// `GET path` with `Authorization: <authorization>` when given.
+    pub(crate) async fn get_as(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.address));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        request.send().await.expect("the service answers")
     }
 
     /// `method path`.
@@ -99,6 +121,98 @@ pub(crate) fn config(database_url: &str) -> Config {
         &Overrides::default(),
     )
     .expect("the test configuration is valid")
+}
+
+/// `config` with `extra` variables set too.
+pub(crate) fn config_with(database_url: &str, extra: &[(&str, &str)]) -> Config {
+    let mut pairs = vec![
+        ("DATABASE_URL", database_url),
+        ("BIND_ADDRESS", "127.0.0.1:0"),
+    ];
+    pairs.extend_from_slice(extra);
+    Config::from_lookup(vars(&pairs), &Overrides::default())
+        .expect("the test configuration is valid")
+}
+
+/// A production configuration on `database_url`: every required secret set.
+pub(crate) fn production_config(database_url: &str) -> Config {
+    config_with(
+        database_url,
+        &[
+            ("ENVIRONMENT", "production"),
+            ("FACEBOOK_VERIFY_TOKEN", "verify-token"),
+            ("INSTAGRAM_APP_SECRET", "app-secret"),
+            ("CREDENTIALS_KEY", KEY_A),
+            ("LOG_FORMAT", "pretty"),
+        ],
+    )
+}
+
+/// A credentials key: 32 bytes of 0x01.
+pub(crate) const KEY_A: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+/// Another credentials key: 32 bytes of 0x02.
+pub(crate) const KEY_B: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+
+/// Stores an account whose access token is `token`, sealed with `config`'s cipher.
+pub(crate) async fn seed_account(
+    store: &dyn AccountStore,
+    config: &Config,
+    instagram_id: &str,
+    token: &str,
+) -> Account {
+    let cipher = AesGcmCipher::new(&config.credentials).unwrap();
+    let id = app_http::random::account_id().unwrap();
+    let now = SystemClock.now();
+    let account = Account {
+        instagram_account_id: InstagramId::parse("instagram_account_id", instagram_id).unwrap(),
+        username: Username::parse(&format!("shop_{instagram_id}")).unwrap(),
+        access_token: cipher
+            .seal(&id, &SecretString::from(token.to_owned()))
+            .unwrap(),
+        webhook_secret: cipher
+            .seal(&id, &generate_webhook_secret().unwrap())
+            .unwrap(),
+        crm_webhook_url: None,
+        token_invalid_since: None,
+        send_rate_per_second: 100,
+        created_at: now,
+        updated_at: now,
+        id,
+    };
+    store.create_account(&account).await.unwrap();
+    account
+}
+
+/// Everything the services of this test binary logged so far (debug level and up), as text.
+pub(crate) fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned()
+}
+
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Sends every log line of this process to [`LOGS`], once.
+fn capture_logs() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug,hyper=info,hyper_util=info,reqwest=info,actix_server=info,actix_http=info,mio=info")
+            .with_ansi(false)
+            .with_writer(|| CaptureWriter)
+            .try_init();
+    });
+}
+
+struct CaptureWriter;
+
+impl Write for CaptureWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A directory removed with this value.

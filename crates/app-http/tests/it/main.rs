@@ -9,8 +9,12 @@
     reason = "test code fails loudly at the first unexpected result"
 )]
 
+mod accounts;
+mod api_keys_cli;
+mod auth;
 mod cli;
 mod config;
+mod credentials;
 mod errors;
 mod health;
 mod helpers;
