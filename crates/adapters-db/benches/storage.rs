@@ -225,7 +225,8 @@ fn account() -> Account {
 
 /// A typical inbound DM and the delivery it causes, as the webhook handler builds them.
 fn record(account: &Account, mid: &str) -> InboundRecord {
-    let now = Timestamp::from_millis(1_763_202_600_000);
+    // Messages arrive over time, as in real traffic (the history index is ordered by time).
+    let now = Timestamp::from_millis(1_763_202_600_000 + i64::try_from(unique()).unwrap());
     let customer = InstagramId::parse("sender_id", "1234567890").unwrap();
     let message = Message {
         id: MessageId::from_entropy(entropy()),

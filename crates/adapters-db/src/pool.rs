@@ -64,6 +64,8 @@ pub(crate) struct SqlitePools {
     pub(crate) read: Pool<SqliteConn>,
     /// Size one: every write transaction.
     pub(crate) write: Pool<SqliteConn>,
+    /// Ingests waiting for `write`, committed together.
+    pub(crate) group: std::sync::Arc<crate::stores::sqlite_group::GroupQueue>,
 }
 
 /// The pool could not be built (a bug in the settings, not an unreachable database: pools open
@@ -83,6 +85,7 @@ impl Pools {
                 Ok(Self::Sqlite(SqlitePools {
                     read: build_pool(sqlite_manager(url), options)?,
                     write: build_pool(sqlite_manager(url), writer)?,
+                    group: std::sync::Arc::default(),
                 }))
             }
             Backend::Postgres => build_pool(fast_manager(url), options).map(Self::Postgres),

@@ -6,6 +6,8 @@
 //! message, reply and delivery inserts in one statement with data-modifying CTEs), otherwise one
 //! transaction of multi-row inserts. A unique violation means an event was already stored (or a
 //! concurrent request stored it first): the next try reads which keys exist and skips them.
+//! SQLite is different: writes are serialised anyway, so concurrent ingests are committed
+//! together (see `sqlite_group.rs`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -29,10 +31,10 @@ use crate::schema::{crm_deliveries, messages, outbound_messages};
 /// How often an ingest transaction is run again after losing a race to a concurrent one.
 pub(super) const CONFLICT_RETRIES: usize = 5;
 /// Rows per multi-row INSERT: well under every backend's bind-parameter limit.
-const INSERT_CHUNK: usize = 500;
+pub(super) const INSERT_CHUNK: usize = 500;
 
 /// The rows one ingest batch may write, already converted.
-pub(super) struct IngestRows {
+pub(crate) struct IngestRows {
     /// (instagram account, event key) of each record, in batch order.
     keys: Vec<(String, String)>,
     /// Whether the record repeats an earlier record of the same batch.
@@ -89,6 +91,18 @@ impl IngestRows {
         groups
     }
 
+    /// The keys of the records `results` says were stored.
+    pub(super) fn stored_keys<'a>(
+        &'a self,
+        results: &'a [IngestResult],
+    ) -> impl Iterator<Item = (String, String)> + 'a {
+        self.keys
+            .iter()
+            .zip(results)
+            .filter(|(_, result)| **result == IngestResult::Stored)
+            .map(|(key, _)| key.clone())
+    }
+
     /// Stores each record whose key is neither already stored nor earlier in the batch.
     pub(super) fn plan(&self, existing: &HashSet<(String, String)>) -> IngestPlan {
         let mut plan = IngestPlan {
@@ -136,6 +150,9 @@ impl Database {
             return Ok(Vec::new());
         }
         let rows = Arc::new(IngestRows::new(&records)?);
+        if let Pools::Sqlite(pools) = self.pools() {
+            return pools.group.ingest(&pools.write, rows).await;
+        }
         let mut tries = 0;
         loop {
             // Redeliveries are rare, so the first try skips the lookup of stored keys.
@@ -234,15 +251,6 @@ impl Database {
                 return Ok(results);
             }
         }
-        if let Pools::Sqlite(pools) = self.pools() {
-            // Through the async wrapper every statement is a hop to the blocking pool; one hop
-            // for the whole transaction makes ingest several times faster on SQLite.
-            let mut conn = pools.write.get().await?;
-            let rows = Arc::clone(rows);
-            return Ok(conn
-                .spawn_blocking(move |conn| sqlite_ingest::ingest(conn, &rows, lookup))
-                .await?);
-        }
         let groups = if lookup {
             rows.keys_by_account()
         } else {
@@ -271,60 +279,6 @@ impl Database {
             for chunk in chunked(plan.deliveries) {
                 conn.insert_batch(chunk).await?;
             }
-            Ok(plan.results)
-        })
-    }
-}
-
-/// The ingest transaction as synchronous diesel code, run in one blocking-pool hop on SQLite.
-mod sqlite_ingest {
-    use std::collections::HashSet;
-
-    use diesel::prelude::*;
-    use domain::IngestResult;
-
-    use super::{INSERT_CHUNK, IngestRows, chunked};
-    use crate::schema::{crm_deliveries, messages, outbound_messages};
-
-    /// Inserts rows in chunks; a single row uses the single-row statement, which SQLite
-    /// prepares once and caches.
-    macro_rules! insert_all {
-        ($conn:expr, $table:expr, $rows:expr) => {
-            for chunk in chunked($rows) {
-                match chunk.as_slice() {
-                    [row] => diesel::insert_into($table).values(row).execute($conn)?,
-                    _ => diesel::insert_into($table).values(&chunk).execute($conn)?,
-                };
-            }
-        };
-    }
-
-    pub(super) fn ingest(
-        conn: &mut SqliteConnection,
-        rows: &IngestRows,
-        lookup: bool,
-    ) -> QueryResult<Vec<IngestResult>> {
-        conn.immediate_transaction(|conn| {
-            let mut existing: HashSet<(String, String)> = HashSet::new();
-            let groups = if lookup {
-                rows.keys_by_account()
-            } else {
-                Vec::new()
-            };
-            for (account, keys) in groups {
-                for chunk in keys.chunks(INSERT_CHUNK) {
-                    let found: Vec<(String, String)> = messages::table
-                        .filter(messages::instagram_account_id.eq(&account))
-                        .filter(messages::event_key.eq_any(chunk))
-                        .select((messages::instagram_account_id, messages::event_key))
-                        .load(conn)?;
-                    existing.extend(found);
-                }
-            }
-            let plan = rows.plan(&existing);
-            insert_all!(conn, messages::table, plan.messages);
-            insert_all!(conn, outbound_messages::table, plan.sends);
-            insert_all!(conn, crm_deliveries::table, plan.deliveries);
             Ok(plan.results)
         })
     }

@@ -11,6 +11,7 @@ mod ingest;
 mod messages;
 mod outbound;
 mod rules;
+pub(crate) mod sqlite_group;
 
 use domain::{Cursor, Page, Timestamp};
 

@@ -17,6 +17,7 @@ backend_tests!(
     repeats_inside_one_batch_are_duplicates,
     concurrent_ingests_of_one_event_store_it_once,
     a_failing_batch_stores_nothing,
+    a_failing_batch_does_not_fail_concurrent_ones,
     events_of_unknown_accounts_are_stored_without_account,
     keys_differing_in_case_are_different_events,
     history_pages_newest_first_and_filters_by_participant,
@@ -216,6 +217,36 @@ async fn a_failing_batch_stores_nothing(test: TestDb) {
         test.db.ingest(vec![good]).await.unwrap(),
         vec![IngestResult::Stored]
     );
+}
+
+async fn a_failing_batch_does_not_fail_concurrent_ones(test: TestDb) {
+    let account = stored_account(&test.db, "1").await;
+    let ghost = crate::fixtures::account("999");
+    // SQLite commits concurrent ingests together: the bad one must not take the others down.
+    let tasks: Vec<_> = (0..8)
+        .map(|n| {
+            let db = test.db.clone();
+            let mut batch = record(&account, inbound(&account, "5", &format!("m-{n}"), n));
+            if n == 3 {
+                batch.auto_reply = Some(events::outbound(&ghost, "5", n));
+            }
+            tokio::spawn(async move { (n, db.ingest(vec![batch]).await) })
+        })
+        .collect();
+    for task in tasks {
+        let (n, result) = task.await.unwrap();
+        if n == 3 {
+            assert!(result.is_err(), "the orphan reply fails its own batch");
+        } else {
+            assert_eq!(result.unwrap(), vec![IngestResult::Stored], "batch {n}");
+        }
+    }
+    let history = test
+        .db
+        .history(&account.id, None, &PageRequest::first())
+        .await
+        .unwrap();
+    assert_eq!(history.items.len(), 7);
 }
 
 async fn events_of_unknown_accounts_are_stored_without_account(test: TestDb) {
