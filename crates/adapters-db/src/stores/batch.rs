@@ -19,6 +19,9 @@ pub(crate) trait BatchInsert<Row> {
 
 macro_rules! batch_insert {
     ($row:ty, $table:path) => {
+        batch_insert!($row, $table, AsyncPgConnection, AsyncMysqlConnection);
+    };
+    ($row:ty, $table:path, $($async_conn:ty),+) => {
         impl BatchInsert<$row> for SqliteConn {
             fn insert_batch(
                 &mut self,
@@ -30,7 +33,7 @@ macro_rules! batch_insert {
             }
         }
 
-        impl BatchInsert<$row> for AsyncPgConnection {
+        $(impl BatchInsert<$row> for $async_conn {
             fn insert_batch(
                 &mut self,
                 rows: Vec<$row>,
@@ -56,35 +59,7 @@ macro_rules! batch_insert {
                     }
                 }
             }
-        }
-
-        impl BatchInsert<$row> for AsyncMysqlConnection {
-            fn insert_batch(
-                &mut self,
-                rows: Vec<$row>,
-            ) -> impl Future<Output = QueryResult<usize>> + Send {
-                async move {
-                    // One row goes through the single-row statement, which the driver prepares
-                    // once and caches; a multi-row statement is prepared anew for each size.
-                    match <[$row; 1]>::try_from(rows) {
-                        Ok([row]) => {
-                            diesel_async::RunQueryDsl::execute(
-                                diesel::insert_into($table).values(row),
-                                self,
-                            )
-                            .await
-                        }
-                        Err(rows) => {
-                            diesel_async::RunQueryDsl::execute(
-                                diesel::insert_into($table).values(rows),
-                                self,
-                            )
-                            .await
-                        }
-                    }
-                }
-            }
-        }
+        })+
     };
 }
 

@@ -256,6 +256,8 @@ impl Database {
         } else {
             Vec::new()
         };
+        // PostgreSQL and MySQL only: SQLite ingests are group-committed (`sqlite_group.rs`), but
+        // `with_tx!` expands its SQLite arm too, which keeps it type-checked.
         with_tx!(self, |conn| {
             let mut existing: HashSet<(String, String)> = HashSet::new();
             for (account, keys) in &groups {
