@@ -10,6 +10,7 @@
 //! What is parsed, the event key of each kind and the skip reasons are described for operators
 //! in `docs/webhooks.md`.
 
+mod kinds;
 mod parse;
 mod payload;
 mod text;
