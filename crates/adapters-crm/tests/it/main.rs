@@ -1,0 +1,10 @@
+//! Integration tests of adapters-crm: the body of every CRM event.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] fns may panic: a panic is a test failure"
+)]
+
+mod helpers;
+mod outbound;
+mod payload;
