@@ -1,4 +1,5 @@
-//! Integration tests of adapters-crm: the body of every CRM event.
+//! Integration tests of adapters-crm: the body of every CRM event and both signatures, the
+//! Standard Webhooks one checked by a library we did not write.
 
 #![expect(
     clippy::unwrap_used,
@@ -8,3 +9,4 @@
 mod helpers;
 mod outbound;
 mod payload;
+mod signature;
