@@ -1,5 +1,5 @@
 //! Integration tests of adapters-instagram: signatures, every fixture body, hand-written shapes
-//! and property tests of the parser.
+//! and property tests of the parser, and the Graph API client against a fake Graph server.
 
 #![expect(
     clippy::unwrap_used,
@@ -8,6 +8,7 @@
 )]
 
 mod fixtures;
+mod graph;
 mod helpers;
 mod robustness;
 mod shapes;
