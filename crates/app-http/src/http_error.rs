@@ -6,8 +6,9 @@
 //! never sees another error shape. The full `source()` chain is logged once, here; the body only
 //! carries a fixed message and details about the client's own input.
 //!
-//! Statuses: a missing or bad API key → 401 with `WWW-Authenticate: Bearer`; malformed JSON,
-//! query or path → 400; JSON that parses but does not fit the expected shape (missing field,
+//! Statuses: a missing or bad API key → 401 with `WWW-Authenticate: Bearer`; a webhook post
+//! without a valid `X-Hub-Signature-256` → 401; a refused webhook handshake → 403; malformed JSON,
+//! query or path (and a webhook body that is not a JSON object) → 400; JSON that parses but does not fit the expected shape (missing field,
 //! wrong type) and rule violations → 422; wrong `Content-Type` → 415; an account that exists
 //! already → 409; the database down → 503.
 
@@ -17,11 +18,13 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpResponse, ResponseError, web};
+use adapters_instagram::{ParseError, SignatureError};
 use domain::ValidationError;
 use domain::ports::{AccountStoreError, BoxError, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::ingest::IngestError;
 use crate::telemetry::error_chain;
 
 /// Everything a request can fail with, as the client sees it.
@@ -30,6 +33,12 @@ pub(crate) enum ApiError {
     /// No API key, or one that is malformed, unknown or revoked.
     #[error("a valid api key is required: Authorization: Bearer <key>")]
     Unauthorized,
+    /// A webhook post without a valid signature (missing, malformed or matching no secret).
+    #[error("invalid webhook signature")]
+    InvalidSignature(#[source] SignatureError),
+    /// The webhook handshake's mode or verify token is wrong.
+    #[error("forbidden")]
+    Forbidden,
     /// No route or no resource with that id.
     #[error("not found")]
     NotFound,
@@ -91,6 +100,8 @@ impl ApiError {
     pub(crate) const fn code(&self) -> &'static str {
         match self {
             Self::Unauthorized => "unauthorized",
+            Self::InvalidSignature(_) => "invalid_signature",
+            Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Malformed { .. } => "bad_request",
@@ -117,6 +128,8 @@ impl ApiError {
                 reason,
             } => json!({ "reason": reason }),
             Self::Unauthorized
+            | Self::InvalidSignature(_)
+            | Self::Forbidden
             | Self::NotFound
             | Self::MethodNotAllowed
             | Self::UnsupportedMediaType
@@ -129,7 +142,8 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Malformed { .. } => StatusCode::BAD_REQUEST,
@@ -190,6 +204,33 @@ impl From<AccountStoreError> for ApiError {
                 reason: "an account for this instagram_account_id already exists",
             },
             AccountStoreError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<SignatureError> for ApiError {
+    fn from(error: SignatureError) -> Self {
+        Self::InvalidSignature(error)
+    }
+}
+
+impl From<ParseError> for ApiError {
+    fn from(error: ParseError) -> Self {
+        Self::Malformed {
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// Any storage failure of a webhook is `503`, so Meta delivers the body again later; only a bug
+/// on our side (no randomness, an unbuildable delivery body) is `500`.
+impl From<IngestError> for ApiError {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::Accounts(store) | IngestError::Store(store) => Self::Unavailable(store),
+            IngestError::Random(_) | IngestError::DeliveryBody(_) => {
+                Self::Internal(Box::new(error))
+            }
         }
     }
 }

@@ -14,11 +14,13 @@ pub mod commands;
 pub mod config;
 pub mod credentials;
 mod http_error;
+pub mod ingest;
 pub mod random;
 mod routes;
 mod startup;
 mod state;
 pub mod telemetry;
+mod webhook_auth;
 
 pub use config::Config;
 pub use startup::{Application, SHUTDOWN_TIMEOUT_SECS, migrate};

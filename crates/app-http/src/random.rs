@@ -1,7 +1,7 @@
 //! Randomness for secrets and ids, from the operating system's CSPRNG (`ring::rand`).
 
 use domain::id::ID_SUFFIX_LEN;
-use domain::{AccountId, ApiKeyId};
+use domain::{AccountId, ApiKeyId, EventId, MessageId};
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// The operating system could not provide random bytes.
@@ -35,4 +35,20 @@ pub fn account_id() -> Result<AccountId, RandomUnavailable> {
 /// [`RandomUnavailable`] when the system generator fails.
 pub fn api_key_id() -> Result<ApiKeyId, RandomUnavailable> {
     bytes::<ID_SUFFIX_LEN>().map(ApiKeyId::from_entropy)
+}
+
+/// A new random message id.
+///
+/// # Errors
+/// [`RandomUnavailable`] when the system generator fails.
+pub fn message_id() -> Result<MessageId, RandomUnavailable> {
+    bytes::<ID_SUFFIX_LEN>().map(MessageId::from_entropy)
+}
+
+/// A new random CRM event id (a delivery's id and `webhook-id`).
+///
+/// # Errors
+/// [`RandomUnavailable`] when the system generator fails.
+pub fn event_id() -> Result<EventId, RandomUnavailable> {
+    bytes::<ID_SUFFIX_LEN>().map(EventId::from_entropy)
 }

@@ -17,9 +17,11 @@ use crate::clock::SystemClock;
 use crate::config::{Config, DatabaseConfig, Environment};
 use crate::credentials::{self, AesGcmCipher, CheckKeyError};
 use crate::http_error;
+use crate::ingest::{Ingest, WebhookCounters};
 use crate::routes;
 use crate::state::AppState;
 use crate::telemetry;
+use crate::webhook_auth::WebhookAuth;
 
 /// After a shutdown signal, in-flight requests get this long to finish (contract §4).
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
@@ -29,6 +31,7 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     state: web::Data<AppState>,
+    webhook_counters: Arc<WebhookCounters>,
 }
 
 impl Application {
@@ -68,15 +71,24 @@ impl Application {
             .local_addr()
             .context("could not read the listening address")?;
         let database = Arc::new(database);
+        let webhook_counters = Arc::new(WebhookCounters::default());
         let state = AppState {
             health: database.clone(),
             accounts: database.clone(),
+            webhook_auth: WebhookAuth::new(&config.instagram, config.environment),
+            ingest: Ingest::new(
+                database.clone(),
+                database.clone(),
+                clock.clone(),
+                webhook_counters.clone(),
+            ),
             auth: Authenticator::new(database, clock, config.environment),
         };
         Ok(Self {
             listener,
             address,
             state: web::Data::new(state),
+            webhook_counters,
         })
     }
 
@@ -88,6 +100,12 @@ impl Application {
     /// The address the service listens on.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// What the webhook endpoint has done so far (items by outcome), shared with the running
+    /// service.
+    pub fn webhook_counters(&self) -> Arc<WebhookCounters> {
+        Arc::clone(&self.webhook_counters)
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting connections and lets in-flight

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use domain::ports::{AccountStore, HealthCheck};
 
 use crate::auth::Authenticator;
+use crate::ingest::Ingest;
+use crate::webhook_auth::WebhookAuth;
 
 /// Shared by every worker; handlers take it as `web::Data<AppState>`.
 pub(crate) struct AppState {
@@ -15,4 +17,8 @@ pub(crate) struct AppState {
     pub(crate) accounts: Arc<dyn AccountStore>,
     /// Checks `/api/v1` callers' keys.
     pub(crate) auth: Authenticator,
+    /// The webhook verify token and app secrets.
+    pub(crate) webhook_auth: WebhookAuth,
+    /// Stores what Meta's webhook posts hold.
+    pub(crate) ingest: Ingest,
 }

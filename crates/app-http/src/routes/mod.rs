@@ -4,6 +4,7 @@
 
 mod accounts;
 mod health;
+mod webhooks;
 
 use actix_web::web::{self, ServiceConfig};
 
@@ -12,6 +13,11 @@ use actix_web::web::{self, ServiceConfig};
 pub(crate) fn configure(config: &mut ServiceConfig) {
     config
         .service(web::resource("/health").get(health::health))
+        .service(
+            web::resource("/webhooks/instagram")
+                .get(webhooks::verify)
+                .post(webhooks::receive),
+        )
         .service(web::resource("/api/v1/accounts").get(accounts::list))
         .service(web::resource("/api/v1/accounts/{id}").get(accounts::get));
 }

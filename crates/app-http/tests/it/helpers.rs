@@ -21,6 +21,8 @@ use tokio::task::JoinHandle;
 pub(crate) struct TestApp {
     /// `http://127.0.0.1:PORT`.
     pub(crate) address: String,
+    /// The webhook endpoint's counters of the running service.
+    pub(crate) webhook_counters: std::sync::Arc<app_http::ingest::WebhookCounters>,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -30,16 +32,19 @@ impl TestApp {
     /// Builds the service the way `main` does and serves it in the background.
     pub(crate) async fn spawn(config: Config) -> Self {
         capture_logs();
+        install_crypto_provider();
         let app = Application::build(config)
             .await
             .expect("the service builds");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let webhook_counters = app.webhook_counters();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
         Self {
             address,
+            webhook_counters,
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),
             server: Some(server),
@@ -181,6 +186,16 @@ pub(crate) async fn seed_account(
     };
     store.create_account(&account).await.unwrap();
     account
+}
+
+/// Installs rustls's `ring` provider once: reqwest (built with `rustls-no-provider` in this
+/// workspace) panics on its first client without one.
+pub(crate) fn install_crypto_provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // `Err` only means a provider is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 /// Everything the services of this test binary logged so far (debug level and up), as text.

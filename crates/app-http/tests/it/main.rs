@@ -18,3 +18,7 @@ mod credentials;
 mod errors;
 mod health;
 mod helpers;
+mod webhook_dedupe;
+mod webhook_fixtures;
+mod webhook_support;
+mod webhooks;

@@ -1,0 +1,185 @@
+//! The ingest use case: a parsed webhook body becomes stored messages plus the CRM deliveries
+//! they cause, committed together in one `MessageStore::ingest` transaction.
+//!
+//! For each event it looks the business account up (once per body and business id), builds the
+//! `domain::Message` with a fresh id and the time the body was received, and, for accounts with
+//! a CRM URL, the pending `CrmDelivery`. Events for an unknown business are stored without an
+//! account and not forwarded. Skipped items are logged at debug level and counted. No
+//! auto-replies yet (issue 8); echoes are not yet linked to outbound messages (issue 7).
+
+mod counters;
+mod delivery;
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+
+use adapters_instagram::ParsedWebhook;
+use domain::ports::{AccountStore, AccountStoreError, Clock, MessageStore, StoreError};
+use domain::{Account, InboundRecord, IngestResult, InstagramId};
+
+pub use counters::{CountersSnapshot, SKIP_CODES, WebhookCounters};
+
+use crate::random::{self, RandomUnavailable};
+
+/// Stores what a webhook body holds. Cheap to share: every field is an `Arc`.
+#[derive(Clone)]
+pub(crate) struct Ingest {
+    accounts: Arc<dyn AccountStore>,
+    messages: Arc<dyn MessageStore>,
+    clock: Arc<dyn Clock>,
+    counters: Arc<WebhookCounters>,
+}
+
+/// What one body caused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IngestOutcome {
+    /// Events stored now.
+    pub(crate) stored: usize,
+    /// Events that were already stored.
+    pub(crate) duplicates: usize,
+    /// CRM deliveries queued (by the stored events only).
+    pub(crate) deliveries: usize,
+    /// Events for a business account the service does not know.
+    pub(crate) unknown_account: usize,
+    /// Items skipped by the parser.
+    pub(crate) skipped: usize,
+}
+
+/// Why a body could not be stored. Nothing of it is stored in any case.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum IngestError {
+    /// The account lookup failed.
+    #[error("could not look up the business account")]
+    Accounts(#[source] StoreError),
+    /// The transaction failed.
+    #[error("could not store the webhook's events")]
+    Store(#[source] StoreError),
+    /// No id could be drawn.
+    #[error("could not draw an id")]
+    Random(#[source] RandomUnavailable),
+    /// A CRM delivery body could not be built.
+    #[error("could not build a crm delivery")]
+    DeliveryBody(#[source] adapters_crm::PayloadError),
+}
+
+impl Ingest {
+    /// The use case over these ports; it counts into `counters`.
+    pub(crate) fn new(
+        accounts: Arc<dyn AccountStore>,
+        messages: Arc<dyn MessageStore>,
+        clock: Arc<dyn Clock>,
+        counters: Arc<WebhookCounters>,
+    ) -> Self {
+        Self {
+            accounts,
+            messages,
+            clock,
+            counters,
+        }
+    }
+
+    /// The counters this use case (and the webhook handler) count into.
+    pub(crate) fn counters(&self) -> &WebhookCounters {
+        &self.counters
+    }
+
+    /// Stores every event of `parsed` with the deliveries it causes, in one transaction.
+    ///
+    /// # Errors
+    /// [`IngestError`]; then nothing of the body is stored and Meta should retry.
+    pub(crate) async fn ingest(&self, parsed: ParsedWebhook) -> Result<IngestOutcome, IngestError> {
+        let ParsedWebhook { events, skipped } = parsed;
+        for item in &skipped {
+            tracing::debug!(
+                webhook.skip_reason = item.reason.code(),
+                "webhook item skipped: {item}"
+            );
+            self.counters.add_skipped(item.reason.code());
+        }
+        let mut outcome = IngestOutcome {
+            skipped: skipped.len(),
+            ..IngestOutcome::default()
+        };
+        if events.is_empty() {
+            return Ok(outcome);
+        }
+        let now = self.clock.now();
+        let mut accounts: HashMap<InstagramId, Option<Account>> = HashMap::new();
+        let mut records = Vec::with_capacity(events.len());
+        for event in events {
+            let account = self.account(&mut accounts, &event.business_id).await?;
+            let id = random::message_id().map_err(IngestError::Random)?;
+            let message = event.into_message(id, account.map(|a| a.id.clone()), now);
+            let delivery = match account {
+                Some(account) => delivery::delivery_for(&message, account, now)?,
+                None => {
+                    outcome.unknown_account += 1;
+                    None
+                }
+            };
+            records.push(InboundRecord {
+                message,
+                delivery,
+                auto_reply: None,
+            });
+        }
+        let forwarded: Vec<bool> = records.iter().map(|r| r.delivery.is_some()).collect();
+        let results = self
+            .messages
+            .ingest(records)
+            .await
+            .map_err(IngestError::Store)?;
+        for (forwarded, result) in forwarded.into_iter().zip(results) {
+            match result {
+                IngestResult::Stored => {
+                    outcome.stored += 1;
+                    outcome.deliveries += usize::from(forwarded);
+                }
+                IngestResult::Duplicate => outcome.duplicates += 1,
+            }
+        }
+        self.count(&outcome);
+        Ok(outcome)
+    }
+
+    /// The account of `business_id`, looked up once per body; warns the first time it is unknown.
+    async fn account<'a>(
+        &self,
+        cache: &'a mut HashMap<InstagramId, Option<Account>>,
+        business_id: &InstagramId,
+    ) -> Result<Option<&'a Account>, IngestError> {
+        let slot = match cache.entry(business_id.clone()) {
+            Entry::Occupied(slot) => slot.into_mut(),
+            Entry::Vacant(slot) => {
+                let found = self
+                    .accounts
+                    .account_by_instagram_id(business_id)
+                    .await
+                    .map_err(|error| match error {
+                        AccountStoreError::Store(error) => IngestError::Accounts(error),
+                        other => IngestError::Accounts(StoreError::Backend(Box::new(other))),
+                    })?;
+                if found.is_none() {
+                    tracing::warn!(
+                        instagram.business_id = %business_id,
+                        "webhook for an unknown business account: events stored, not forwarded"
+                    );
+                }
+                slot.insert(found)
+            }
+        };
+        Ok(slot.as_ref())
+    }
+
+    fn count(&self, outcome: &IngestOutcome) {
+        let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        self.counters.add_ingested(
+            wide(outcome.stored),
+            wide(outcome.duplicates),
+            wide(outcome.deliveries),
+        );
+        self.counters
+            .add_unknown_account(wide(outcome.unknown_account));
+    }
+}
