@@ -33,11 +33,15 @@ fmt:
     cargo fmt --all
 
 # Every benchmark.
-bench: bench-db
+bench: bench-db bench-ingest
 
 # Storage benchmarks on each backend (see docs/benchmarks.md).
 bench-db *ARGS:
     cargo bench -p adapters-db --bench storage "$@"
+
+# Signed webhooks through the real service on each backend, 64 connections (BENCH_SECONDS, default 20).
+bench-ingest *ARGS:
+    cargo bench -p app-http --bench ingest "$@"
 
 # What CI runs: databases, fmt, dependency direction, clippy, tests on all backends.
 ci:
