@@ -21,6 +21,7 @@ mod startup;
 mod state;
 pub mod telemetry;
 mod webhook_auth;
+pub mod webhook_url;
 
 pub use config::Config;
 pub use startup::{Application, SHUTDOWN_TIMEOUT_SECS, migrate};
