@@ -76,6 +76,18 @@ impl ApiCaller {
         }
     }
 
+    /// `Ok` when the caller sees every account (a key made without `--account`). Creating an
+    /// account needs that: a key bound to accounts could never see the account it created.
+    ///
+    /// # Errors
+    /// [`ApiError::Forbidden`] for a key bound to accounts.
+    pub(crate) fn require_unscoped(&self) -> Result<(), ApiError> {
+        match self.scope() {
+            ApiKeyScope::All => Ok(()),
+            ApiKeyScope::Accounts(_) => Err(ApiError::Forbidden),
+        }
+    }
+
     /// The accounts a listing is limited to; `None` for a key that sees every account.
     pub(crate) fn account_filter(&self) -> Option<Vec<AccountId>> {
         match self.scope() {
@@ -265,12 +277,17 @@ mod tests {
             Err(ApiError::NotFound)
         ));
         assert_eq!(scoped.account_filter(), Some(vec![mine]));
+        assert!(matches!(
+            scoped.require_unscoped(),
+            Err(ApiError::Forbidden)
+        ));
 
         let everything = ApiCaller {
             key: None,
             scope: ApiKeyScope::All,
         };
         assert!(everything.require_account(&other).is_ok());
+        assert!(everything.require_unscoped().is_ok());
         assert_eq!(everything.account_filter(), None);
     }
 }

@@ -10,7 +10,8 @@
 //! without a valid `X-Hub-Signature-256` → 401; a refused webhook handshake → 403; malformed JSON,
 //! query or path (and a webhook body that is not a JSON object) → 400; JSON that parses but does not fit the expected shape (missing field,
 //! wrong type) and rule violations → 422; wrong `Content-Type` → 415; an account that exists
-//! already → 409; the database down → 503.
+//! already → 409 `account_exists`; an account-scoped API key creating an account → 403; a
+//! CRM webhook URL this deployment refuses → 422 naming `crm_webhook_url`; the database down → 503.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
@@ -24,8 +25,10 @@ use domain::ports::{AccountStoreError, BoxError, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::accounts::AccountWriteError;
 use crate::ingest::IngestError;
 use crate::telemetry::error_chain;
+use crate::webhook_url::DestinationError;
 
 /// Everything a request can fail with, as the client sees it.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +39,8 @@ pub(crate) enum ApiError {
     /// A webhook post without a valid signature (missing, malformed or matching no secret).
     #[error("invalid webhook signature")]
     InvalidSignature(#[source] SignatureError),
-    /// The webhook handshake's mode or verify token is wrong.
+    /// Authenticated, but not allowed: the webhook handshake's mode or verify token is wrong, or
+    /// an API key bound to accounts tries to create one.
     #[error("forbidden")]
     Forbidden,
     /// No route or no resource with that id.
@@ -63,6 +67,8 @@ pub(crate) enum ApiError {
     /// The resource already exists.
     #[error("already exists")]
     Conflict {
+        /// The machine-readable code, e.g. `account_exists`.
+        code: &'static str,
         /// What exists already.
         reason: &'static str,
     },
@@ -107,7 +113,7 @@ impl ApiError {
             Self::Malformed { .. } => "bad_request",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::Conflict { .. } => "conflict",
+            Self::Conflict { code, .. } => code,
             Self::Invalid { .. } => "validation_failed",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -117,7 +123,7 @@ impl ApiError {
     fn details(&self) -> Value {
         match self {
             Self::Malformed { reason } => json!({ "reason": reason }),
-            Self::Conflict { reason } => json!({ "reason": reason }),
+            Self::Conflict { reason, .. } => json!({ "reason": reason }),
             Self::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
             Self::Invalid {
                 field: Some(field),
@@ -201,6 +207,7 @@ impl From<AccountStoreError> for ApiError {
     fn from(error: AccountStoreError) -> Self {
         match error {
             AccountStoreError::InstagramAccountTaken => Self::Conflict {
+                code: "account_exists",
                 reason: "an account for this instagram_account_id already exists",
             },
             AccountStoreError::Store(error) => error.into(),
@@ -229,6 +236,27 @@ impl From<IngestError> for ApiError {
         match error {
             IngestError::Accounts(store) | IngestError::Store(store) => Self::Unavailable(store),
             IngestError::Random(_) | IngestError::DeliveryBody(_) => {
+                Self::Internal(Box::new(error))
+            }
+        }
+    }
+}
+
+/// A refused CRM URL is the client's input at fault (`422`); the other failures are ours.
+impl From<AccountWriteError> for ApiError {
+    fn from(error: AccountWriteError) -> Self {
+        match error {
+            AccountWriteError::Destination(refused) => {
+                if let DestinationError::Forbidden { address } = &refused {
+                    tracing::debug!(crm.address = %address, "crm_webhook_url refused: non-public destination");
+                }
+                Self::Invalid {
+                    field: Some("crm_webhook_url"),
+                    reason: refused.to_string(),
+                }
+            }
+            AccountWriteError::Store(error) => error.into(),
+            AccountWriteError::Random(_) | AccountWriteError::Seal(_) => {
                 Self::Internal(Box::new(error))
             }
         }

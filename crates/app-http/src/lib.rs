@@ -5,6 +5,7 @@
 //! same service that ships. Only this crate knows igrouter's public JSON; adapters and the domain
 //! know nothing of HTTP.
 
+pub mod accounts;
 pub mod api_keys;
 mod auth;
 pub mod bootstrap;

@@ -9,7 +9,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use adapters_db::Database;
 use anyhow::Context;
-use domain::ports::{ApiKeyStore, Clock};
+use domain::ports::{ApiKeyStore, Clock, CredentialCipher};
 
 use crate::auth::Authenticator;
 use crate::bootstrap::{self, BootstrapOutcome};
@@ -22,6 +22,7 @@ use crate::routes;
 use crate::state::AppState;
 use crate::telemetry;
 use crate::webhook_auth::WebhookAuth;
+use crate::webhook_url::DestinationPolicy;
 
 /// After a shutdown signal, in-flight requests get this long to finish (contract §4).
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
@@ -71,6 +72,7 @@ impl Application {
             .local_addr()
             .context("could not read the listening address")?;
         let database = Arc::new(database);
+        let cipher: Arc<dyn CredentialCipher> = Arc::new(cipher);
         let webhook_counters = Arc::new(WebhookCounters::default());
         let state = AppState {
             health: database.clone(),
@@ -82,7 +84,10 @@ impl Application {
                 clock.clone(),
                 webhook_counters.clone(),
             ),
-            auth: Authenticator::new(database, clock, config.environment),
+            auth: Authenticator::new(database, clock.clone(), config.environment),
+            cipher,
+            clock,
+            webhook_destinations: DestinationPolicy::from_config(&config.crm),
         };
         Ok(Self {
             listener,

@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use domain::ports::{AccountStore, HealthCheck};
+use domain::ports::{AccountStore, Clock, CredentialCipher, HealthCheck};
 
 use crate::auth::Authenticator;
 use crate::ingest::Ingest;
 use crate::webhook_auth::WebhookAuth;
+use crate::webhook_url::DestinationPolicy;
 
 /// Shared by every worker; handlers take it as `web::Data<AppState>`.
 pub(crate) struct AppState {
@@ -17,6 +18,12 @@ pub(crate) struct AppState {
     pub(crate) accounts: Arc<dyn AccountStore>,
     /// Checks `/api/v1` callers' keys.
     pub(crate) auth: Authenticator,
+    /// Seals and opens account credentials (`CREDENTIALS_KEY`).
+    pub(crate) cipher: Arc<dyn CredentialCipher>,
+    /// The time, for `created_at` and `updated_at`.
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Where CRM webhook URLs may point (`ALLOW_PRIVATE_WEBHOOK_URLS`).
+    pub(crate) webhook_destinations: DestinationPolicy,
     /// The webhook verify token and app secrets.
     pub(crate) webhook_auth: WebhookAuth,
     /// Stores what Meta's webhook posts hold.

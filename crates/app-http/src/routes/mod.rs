@@ -3,7 +3,9 @@
 //! takes an `auth::ApiCaller`, which authenticates the request and scopes it to accounts.
 
 mod accounts;
+mod api_json;
 mod health;
+mod json_fields;
 mod webhooks;
 
 use actix_web::web::{self, ServiceConfig};
@@ -18,6 +20,15 @@ pub(crate) fn configure(config: &mut ServiceConfig) {
                 .get(webhooks::verify)
                 .post(webhooks::receive),
         )
-        .service(web::resource("/api/v1/accounts").get(accounts::list))
-        .service(web::resource("/api/v1/accounts/{id}").get(accounts::get));
+        .service(
+            web::resource("/api/v1/accounts")
+                .get(accounts::list)
+                .post(accounts::create),
+        )
+        .service(
+            web::resource("/api/v1/accounts/{id}")
+                .get(accounts::get)
+                .patch(accounts::update)
+                .delete(accounts::delete),
+        );
 }

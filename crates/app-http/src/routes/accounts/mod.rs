@@ -1,57 +1,27 @@
-//! `GET /api/v1/accounts` and `GET /api/v1/accounts/{id}`: accounts as the CRM sees them, never
-//! with their access token or webhook secret. Creation, update and deletion come later.
+//! The accounts resource: `GET /api/v1/accounts` and `GET /api/v1/accounts/{id}` here, the
+//! writes in `write.rs`, the JSON in `dto.rs`. Accounts are shown without their access token or
+//! webhook secret; the only exception is a generated webhook secret, once, in the `201` of a
+//! create.
+
+mod dto;
+mod write;
 
 use actix_web::{HttpResponse, web};
-use domain::{Account, AccountId, Cursor, PageRequest};
-use serde::{Deserialize, Serialize};
+use domain::{AccountId, Cursor, PageRequest};
+use serde::Deserialize;
 
+use self::dto::{AccountDto, AccountPage};
 use crate::auth::ApiCaller;
 use crate::http_error::ApiError;
 use crate::state::AppState;
 
-/// An account in API answers. Credentials are deliberately absent: they are write-only.
-#[derive(Debug, Serialize)]
-struct AccountDto {
-    id: String,
-    instagram_account_id: String,
-    username: String,
-    crm_webhook_url: Option<String>,
-    token_invalid: bool,
-    send_rate_per_second: u32,
-    created_at: String,
-    updated_at: String,
-}
-
-/// One page of accounts.
-#[derive(Debug, Serialize)]
-struct AccountPage {
-    data: Vec<AccountDto>,
-    next_cursor: Option<String>,
-}
+pub(crate) use write::{create, delete, update};
 
 /// `?limit=&cursor=`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ListQuery {
     limit: Option<u32>,
     cursor: Option<String>,
-}
-
-impl From<&Account> for AccountDto {
-    fn from(account: &Account) -> Self {
-        Self {
-            id: account.id.to_string(),
-            instagram_account_id: account.instagram_account_id.to_string(),
-            username: account.username.as_str().to_owned(),
-            crm_webhook_url: account
-                .crm_webhook_url
-                .as_ref()
-                .map(|url| url.as_str().to_owned()),
-            token_invalid: account.token_invalid_since.is_some(),
-            send_rate_per_second: account.send_rate_per_second,
-            created_at: account.created_at.to_rfc3339(),
-            updated_at: account.updated_at.to_rfc3339(),
-        }
-    }
 }
 
 /// The accounts the caller may see, newest first.
