@@ -10,6 +10,7 @@
 )]
 
 mod accounts;
+mod accounts_write;
 mod api_keys_cli;
 mod auth;
 mod cli;
