@@ -220,3 +220,32 @@ async fn a_post_is_503_when_the_database_is_unreachable() {
     let answer: serde_json::Value = response.json().await.unwrap();
     assert_eq!(answer["error"]["code"], "service_unavailable");
 }
+
+/// A database that accepts connections and never answers: the post is `503` once the pool gives
+/// up waiting, so Meta retries, instead of hanging until Meta times out.
+#[tokio::test]
+async fn a_post_is_503_when_the_database_does_not_answer() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming() {
+            held.push(stream);
+        }
+    });
+    let mut config = webhook_config(&format!("postgres://postgres@127.0.0.1:{port}/test"));
+    config.database.migrate_at_startup = false;
+    config.database.pool.acquire_timeout = std::time::Duration::from_secs(1);
+    let app = TestApp::spawn(config).await;
+    let body = fixture("001-text-hello.json");
+
+    let started = std::time::Instant::now();
+    let response = post_webhook(&app, body.clone(), Some(sign(&body))).await;
+
+    assert_eq!(response.status(), 503);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "answered after {:?}",
+        started.elapsed()
+    );
+}
