@@ -2,22 +2,26 @@
 
 use std::time::Duration;
 
+use deadpool::managed::{Manager, Metrics, RecycleError, RecycleResult};
 use diesel::SqliteConnection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::ConnectionError;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{
-    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+    AsyncDieselConnectionManager, ManagerConfig, PoolError, RecyclingMethod,
 };
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{
     AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection,
 };
-use futures::FutureExt;
 
 use crate::url::{Backend, DatabaseUrl};
 
 /// SQLite through diesel-async's wrapper, which runs each call on tokio's blocking pool.
 pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// A pool of SQLite connections, with the recycling check SQLite needs (see [`SqliteManager`]).
+pub(crate) type SqlitePool = deadpool::managed::Pool<SqliteManager>;
 
 /// Pragmas for every SQLite connection: WAL so readers never block the writer, NORMAL sync (safe
 /// with WAL: a power cut may lose the last commits but never corrupts), a busy timeout so
@@ -61,9 +65,9 @@ pub(crate) enum Pools {
 #[derive(Clone)]
 pub(crate) struct SqlitePools {
     /// For queries.
-    pub(crate) read: Pool<SqliteConn>,
+    pub(crate) read: SqlitePool,
     /// Size one: every write transaction.
-    pub(crate) write: Pool<SqliteConn>,
+    pub(crate) write: SqlitePool,
     /// Ingests waiting for `write`, committed together.
     pub(crate) group: std::sync::Arc<crate::stores::sqlite_group::GroupQueue>,
 }
@@ -82,9 +86,12 @@ impl Pools {
                     max_connections: 1,
                     ..options
                 };
+                let manager = || SqliteManager {
+                    path: url.target().to_owned(),
+                };
                 Ok(Self::Sqlite(SqlitePools {
-                    read: build_pool(sqlite_manager(url), options)?,
-                    write: build_pool(sqlite_manager(url), writer)?,
+                    read: build_pool(manager(), options)?,
+                    write: build_pool(manager(), writer)?,
                     group: std::sync::Arc::default(),
                 }))
             }
@@ -94,22 +101,48 @@ impl Pools {
     }
 }
 
-/// A SQLite manager whose connections get [`SQLITE_PRAGMAS`].
-fn sqlite_manager(url: &DatabaseUrl) -> AsyncDieselConnectionManager<SqliteConn> {
-    let mut config = ManagerConfig::<SqliteConn>::default();
-    config.recycling_method = RecyclingMethod::Fast;
-    config.custom_setup = Box::new(|path| {
-        let path = path.to_owned();
-        async move {
-            let mut conn = SqliteConn::establish(&path).await?;
-            conn.batch_execute(SQLITE_PRAGMAS)
-                .await
-                .map_err(ConnectionError::CouldntSetupConfiguration)?;
-            Ok(conn)
+/// Opens SQLite connections with [`SQLITE_PRAGMAS`] and checks each one before reuse.
+///
+/// diesel-async's wrapper runs every call on the blocking pool. When the future of a call is
+/// dropped (a cancelled request, a timeout around a store call) the blocking task still runs and
+/// still holds the connection; diesel-async's own pool check then panics on the shared state, and
+/// a cancelled transaction may still be open. This manager's check queues behind any such task
+/// (a no-op on the same connection waits for its lock) and throws away a connection left inside
+/// a transaction, so a reused connection is always idle and outside any transaction.
+pub(crate) struct SqliteManager {
+    path: String,
+}
+
+impl Manager for SqliteManager {
+    type Type = SqliteConn;
+    type Error = PoolError;
+
+    async fn create(&self) -> Result<SqliteConn, PoolError> {
+        let mut conn = SqliteConn::establish(&self.path)
+            .await
+            .map_err(PoolError::ConnectionError)?;
+        conn.batch_execute(SQLITE_PRAGMAS).await.map_err(|error| {
+            PoolError::ConnectionError(ConnectionError::CouldntSetupConfiguration(error))
+        })?;
+        Ok(conn)
+    }
+
+    async fn recycle(&self, conn: &mut SqliteConn, _: &Metrics) -> RecycleResult<PoolError> {
+        let idle = conn
+            .spawn_blocking(|inner| {
+                let status = AnsiTransactionManager::transaction_manager_status_mut(inner);
+                Ok(matches!(status.transaction_depth(), Ok(None)))
+            })
+            .await
+            .map_err(|error| RecycleError::Backend(PoolError::QueryError(error)))?;
+        if idle {
+            Ok(())
+        } else {
+            Err(RecycleError::Message(
+                "a cancelled transaction left the connection inside a transaction".into(),
+            ))
         }
-        .boxed()
-    });
-    AsyncDieselConnectionManager::new_with_config(url.target(), config)
+    }
 }
 
 /// A manager that hands out connections without a ping: a dead connection shows up as a query
@@ -123,15 +156,11 @@ where
     AsyncDieselConnectionManager::new_with_config(url.target(), config)
 }
 
-fn build_pool<C>(
-    manager: AsyncDieselConnectionManager<C>,
+fn build_pool<M: Manager>(
+    manager: M,
     options: PoolOptions,
-) -> Result<Pool<C>, PoolBuildError>
-where
-    C: diesel_async::pooled_connection::PoolableConnection + 'static,
-    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>,
-{
-    Pool::builder(manager)
+) -> Result<deadpool::managed::Pool<M>, PoolBuildError> {
+    deadpool::managed::Pool::builder(manager)
         .max_size(options.max_connections)
         .runtime(deadpool::Runtime::Tokio1)
         .wait_timeout(Some(options.acquire_timeout))

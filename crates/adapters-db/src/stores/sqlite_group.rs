@@ -11,14 +11,13 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::prelude::*;
-use diesel_async::pooled_connection::deadpool::Pool;
 use domain::IngestResult;
 use domain::ports::StoreError;
 use tokio::sync::oneshot;
 
 use super::ingest::{INSERT_CHUNK, IngestRows, chunked};
 use crate::error::DbError;
-use crate::pool::SqliteConn;
+use crate::pool::SqlitePool;
 use crate::schema::{crm_deliveries, messages, outbound_messages};
 
 type Reply = oneshot::Sender<Result<Vec<IngestResult>, StoreError>>;
@@ -33,7 +32,7 @@ impl GroupQueue {
     /// Stores `rows`, in a group with whatever else is queued when the writer is free.
     pub(crate) async fn ingest(
         &self,
-        writer: &Pool<SqliteConn>,
+        writer: &SqlitePool,
         rows: Arc<IngestRows>,
     ) -> Result<Vec<IngestResult>, StoreError> {
         let (reply, mut answer) = oneshot::channel();

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod api_keys;
+mod cancellation;
 mod deliveries;
 mod events;
 mod fixtures;
