@@ -31,6 +31,8 @@ use crate::pool::Pools;
 pub struct Database {
     pools: Pools,
     url: DatabaseUrl,
+    /// Concurrent ingests, committed together.
+    ingest_group: std::sync::Arc<stores::GroupQueue>,
 }
 
 impl Database {
@@ -40,9 +42,18 @@ impl Database {
     /// # Errors
     /// [`PoolBuildError`] when the pool settings are unusable.
     pub fn connect(url: &DatabaseUrl, options: PoolOptions) -> Result<Self, PoolBuildError> {
+        // SQLite commits one group at a time on its one writer. The servers commit as many at
+        // once as the pool has connections, so groups form only when every connection is busy:
+        // then callers that would queue for a connection are committed together instead (a lone
+        // event keeps its one-statement fast path).
+        let turns = match url.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres | Backend::Mysql => options.max_connections,
+        };
         Ok(Self {
             pools: Pools::build(url, options)?,
             url: url.clone(),
+            ingest_group: std::sync::Arc::new(stores::GroupQueue::new(turns)),
         })
     }
 
@@ -70,6 +81,10 @@ impl Database {
 
     pub(crate) fn pools(&self) -> &Pools {
         &self.pools
+    }
+
+    pub(crate) fn ingest_group(&self) -> &stores::GroupQueue {
+        &self.ingest_group
     }
 
     async fn select_one(&self) -> Result<(), DbError> {

@@ -68,8 +68,6 @@ pub(crate) struct SqlitePools {
     pub(crate) read: SqlitePool,
     /// Size one: every write transaction.
     pub(crate) write: SqlitePool,
-    /// Ingests waiting for `write`, committed together.
-    pub(crate) group: std::sync::Arc<crate::stores::sqlite_group::GroupQueue>,
 }
 
 /// The pool could not be built (a bug in the settings, not an unreachable database: pools open
@@ -92,7 +90,6 @@ impl Pools {
                 Ok(Self::Sqlite(SqlitePools {
                     read: build_pool(manager(), options)?,
                     write: build_pool(manager(), writer)?,
-                    group: std::sync::Arc::default(),
                 }))
             }
             Backend::Postgres => build_pool(fast_manager(url), options).map(Self::Postgres),

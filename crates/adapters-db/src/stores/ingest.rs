@@ -6,8 +6,8 @@
 //! message, reply and delivery inserts in one statement with data-modifying CTEs), otherwise one
 //! transaction of multi-row inserts. A unique violation means an event was already stored (or a
 //! concurrent request stored it first): the next try reads which keys exist and skips them.
-//! SQLite is different: writes are serialised anyway, so concurrent ingests are committed
-//! together (see `sqlite_group.rs`).
+//! Concurrent callers' batches are committed together (`group_commit.rs`); on SQLite the whole
+//! transaction runs on the writer connection in one blocking-pool hop.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -76,6 +76,28 @@ impl IngestRows {
                 .push(record.auto_reply.as_ref().map(OutboundRow::from));
         }
         Ok(rows)
+    }
+
+    /// Several callers' batches as one; a record repeating an earlier caller's is a repeat too.
+    pub(super) fn concat(members: &[Arc<IngestRows>]) -> Self {
+        let mut seen = HashSet::new();
+        let mut rows = Self {
+            keys: Vec::new(),
+            repeated: Vec::new(),
+            messages: Vec::new(),
+            deliveries: Vec::new(),
+            sends: Vec::new(),
+        };
+        for member in members {
+            for key in &member.keys {
+                rows.repeated.push(!seen.insert(key.clone()));
+                rows.keys.push(key.clone());
+            }
+            rows.messages.extend(member.messages.iter().cloned());
+            rows.deliveries.extend(member.deliveries.iter().cloned());
+            rows.sends.extend(member.sends.iter().cloned());
+        }
+        rows
     }
 
     /// The event keys to look up, grouped by business account (in practice one per batch), so
@@ -150,13 +172,45 @@ impl Database {
             return Ok(Vec::new());
         }
         let rows = Arc::new(IngestRows::new(&records)?);
+        self.ingest_group().ingest(self, rows).await
+    }
+
+    /// Commits the ingests of several callers, one result per caller: together in one
+    /// transaction, or, when that fails, each alone so one bad batch fails only its caller.
+    pub(super) async fn commit_ingests(
+        &self,
+        members: Vec<Arc<IngestRows>>,
+    ) -> Vec<Result<Vec<IngestResult>, StoreError>> {
         if let Pools::Sqlite(pools) = self.pools() {
-            return pools.group.ingest(&pools.write, rows).await;
+            return super::group_commit::commit_sqlite(&pools.write, members).await;
         }
+        if members.len() == 1 {
+            return vec![self.ingest_with_retries(&members[0]).await];
+        }
+        let combined = Arc::new(IngestRows::concat(&members));
+        if let Ok(mut results) = self.ingest_with_retries(&combined).await {
+            return members
+                .iter()
+                .map(|member| Ok(results.drain(..member.keys.len()).collect()))
+                .collect();
+        }
+        let mut alone = Vec::with_capacity(members.len());
+        for member in &members {
+            alone.push(self.ingest_with_retries(member).await);
+        }
+        alone
+    }
+
+    /// Runs the ingest transaction until it is stored or fails for a reason other than a lost
+    /// race.
+    async fn ingest_with_retries(
+        &self,
+        rows: &Arc<IngestRows>,
+    ) -> Result<Vec<IngestResult>, StoreError> {
         let mut tries = 0;
         loop {
             // Redeliveries are rare, so the first try skips the lookup of stored keys.
-            match self.ingest_once(&rows, tries > 0).await {
+            match self.ingest_once(rows, tries > 0).await {
                 Ok(results) => return Ok(results),
                 // A key is already stored, or a concurrent transaction committed one between our
                 // read and our insert, or the backend picked us as a deadlock victim: run again
@@ -256,7 +310,7 @@ impl Database {
         } else {
             Vec::new()
         };
-        // PostgreSQL and MySQL only: SQLite ingests are group-committed (`sqlite_group.rs`), but
+        // PostgreSQL and MySQL only: SQLite ingests are group-committed (`group_commit.rs`), but
         // `with_tx!` expands its SQLite arm too, which keeps it type-checked.
         with_tx!(self, |conn| {
             let mut existing: HashSet<(String, String)> = HashSet::new();

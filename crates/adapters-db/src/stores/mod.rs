@@ -6,12 +6,14 @@ mod batch;
 mod claim;
 mod cte;
 mod deliveries;
+mod group_commit;
 mod idempotency;
 mod ingest;
 mod messages;
 mod outbound;
 mod rules;
-pub(crate) mod sqlite_group;
+
+pub(crate) use group_commit::GroupQueue;
 
 use domain::{Cursor, Page, Timestamp};
 
