@@ -11,7 +11,7 @@ use domain::{
     InboundRecord, PageRequest, Timestamp,
 };
 
-use crate::events::{delivery, inbound, stored_account};
+use crate::events::{claim_concurrently, delivery, inbound, stored_account};
 use crate::fixtures::entropy;
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -109,25 +109,15 @@ async fn claims_take_due_deliveries_only(test: TestDb) {
 async fn concurrent_claims_never_share_a_delivery(test: TestDb) {
     let account = stored_account(&test.db, "1").await;
     let queued = queue(&test, &account, 120, 1_000).await;
-    let claimers: Vec<_> = (0..6)
-        .map(|_| {
-            let db = test.db.clone();
-            tokio::spawn(async move {
-                let mut mine = Vec::new();
-                loop {
-                    let batch = db.claim_due_deliveries(ms(2_000), 5, LEASE).await.unwrap();
-                    if batch.is_empty() {
-                        return mine;
-                    }
-                    mine.extend(batch.into_iter().map(|d| d.id));
-                }
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for claimer in claimers {
-        all.extend(claimer.await.unwrap());
-    }
+    let db = test.db.clone();
+    let all = claim_concurrently(6, move || {
+        let db = db.clone();
+        async move {
+            let batch = db.claim_due_deliveries(ms(2_000), 5, LEASE).await.unwrap();
+            batch.into_iter().map(|d| d.id).collect()
+        }
+    })
+    .await;
     let unique: HashSet<EventId> = all.iter().cloned().collect();
     assert_eq!(all.len(), unique.len(), "a delivery was claimed twice");
     assert_eq!(unique, queued.into_iter().map(|d| d.id).collect());

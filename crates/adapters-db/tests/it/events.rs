@@ -87,3 +87,33 @@ pub(crate) fn outbound(account: &Account, recipient: &str, now: i64) -> Outbound
         Timestamp::from_millis(now),
     )
 }
+
+/// Runs `claimers` tasks that each call `claim` until it returns nothing; returns everything
+/// claimed, by every task, in no particular order.
+pub(crate) async fn claim_concurrently<T, F, Fut>(claimers: usize, claim: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Vec<T>> + Send,
+{
+    let tasks: Vec<_> = (0..claimers)
+        .map(|_| {
+            let claim = claim.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = claim().await;
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch);
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all
+}

@@ -11,7 +11,7 @@ use domain::{
     RuleId, SendResult, Timestamp,
 };
 
-use crate::events::{delivery, outbound, stored_account};
+use crate::events::{claim_concurrently, delivery, outbound, stored_account};
 use crate::fixtures::{self, entropy};
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -232,25 +232,15 @@ async fn concurrent_claims_never_share_a_message(test: TestDb) {
         test.db.enqueue_outbound(&message).await.unwrap();
         queued.insert(message.id);
     }
-    let claimers: Vec<_> = (0..6)
-        .map(|_| {
-            let db = test.db.clone();
-            tokio::spawn(async move {
-                let mut mine = Vec::new();
-                loop {
-                    let batch = db.claim_due_outbound(ms(1_000), 4, LEASE).await.unwrap();
-                    if batch.is_empty() {
-                        return mine;
-                    }
-                    mine.extend(batch.into_iter().map(|m| m.id));
-                }
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for claimer in claimers {
-        all.extend(claimer.await.unwrap());
-    }
+    let db = test.db.clone();
+    let all = claim_concurrently(6, move || {
+        let db = db.clone();
+        async move {
+            let batch = db.claim_due_outbound(ms(1_000), 4, LEASE).await.unwrap();
+            batch.into_iter().map(|m| m.id).collect()
+        }
+    })
+    .await;
     let unique: HashSet<MessageId> = all.iter().cloned().collect();
     assert_eq!(all.len(), unique.len(), "a message was claimed twice");
     assert_eq!(unique, queued);
