@@ -23,6 +23,7 @@ mod state;
 pub mod telemetry;
 mod webhook_auth;
 pub mod webhook_url;
+pub mod workers;
 
 pub use config::Config;
 pub use startup::{Application, SHUTDOWN_TIMEOUT_SECS, migrate};

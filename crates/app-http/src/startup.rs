@@ -23,6 +23,7 @@ use crate::state::AppState;
 use crate::telemetry;
 use crate::webhook_auth::WebhookAuth;
 use crate::webhook_url::DestinationPolicy;
+use crate::workers::Wake;
 
 /// After a shutdown signal, in-flight requests get this long to finish (contract §4).
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
@@ -74,6 +75,7 @@ impl Application {
         let database = Arc::new(database);
         let cipher: Arc<dyn CredentialCipher> = Arc::new(cipher);
         let webhook_counters = Arc::new(WebhookCounters::default());
+        let delivery_wake = Wake::new();
         let state = AppState {
             health: database.clone(),
             accounts: database.clone(),
@@ -83,7 +85,10 @@ impl Application {
                 database.clone(),
                 clock.clone(),
                 webhook_counters.clone(),
+                delivery_wake.clone(),
             ),
+            deliveries: database.clone(),
+            delivery_wake,
             auth: Authenticator::new(database, clock.clone(), config.environment),
             cipher,
             clock,

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use domain::ports::{AccountStore, Clock, CredentialCipher, HealthCheck};
+use domain::ports::{AccountStore, Clock, CredentialCipher, DeliveryQueue, HealthCheck};
 
 use crate::auth::Authenticator;
 use crate::ingest::Ingest;
 use crate::webhook_auth::WebhookAuth;
 use crate::webhook_url::DestinationPolicy;
+use crate::workers::Wake;
 
 /// Shared by every worker; handlers take it as `web::Data<AppState>`.
 pub(crate) struct AppState {
@@ -28,4 +29,9 @@ pub(crate) struct AppState {
     pub(crate) webhook_auth: WebhookAuth,
     /// Stores what Meta's webhook posts hold.
     pub(crate) ingest: Ingest,
+    /// The CRM delivery outbox (`/api/v1/deliveries`).
+    pub(crate) deliveries: Arc<dyn DeliveryQueue>,
+    /// Rung after a commit that made deliveries due now (a retry or a recover), so this
+    /// instance's delivery worker starts them at once.
+    pub(crate) delivery_wake: Wake,
 }

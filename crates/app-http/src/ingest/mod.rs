@@ -21,6 +21,7 @@ use domain::{Account, InboundRecord, IngestResult, InstagramId};
 pub use counters::{CountersSnapshot, SKIP_CODES, WebhookCounters};
 
 use crate::random::{self, RandomUnavailable};
+use crate::workers::Wake;
 
 /// Stores what a webhook body holds. Cheap to share: every field is an `Arc`.
 #[derive(Clone)]
@@ -29,6 +30,7 @@ pub(crate) struct Ingest {
     messages: Arc<dyn MessageStore>,
     clock: Arc<dyn Clock>,
     counters: Arc<WebhookCounters>,
+    delivery_wake: Wake,
 }
 
 /// What one body caused.
@@ -64,18 +66,21 @@ pub(crate) enum IngestError {
 }
 
 impl Ingest {
-    /// The use case over these ports; it counts into `counters`.
+    /// The use case over these ports; it counts into `counters` and rings `delivery_wake`
+    /// after committing deliveries.
     pub(crate) fn new(
         accounts: Arc<dyn AccountStore>,
         messages: Arc<dyn MessageStore>,
         clock: Arc<dyn Clock>,
         counters: Arc<WebhookCounters>,
+        delivery_wake: Wake,
     ) -> Self {
         Self {
             accounts,
             messages,
             clock,
             counters,
+            delivery_wake,
         }
     }
 
@@ -138,6 +143,9 @@ impl Ingest {
                 }
                 IngestResult::Duplicate => outcome.duplicates += 1,
             }
+        }
+        if outcome.deliveries > 0 {
+            self.delivery_wake.ring();
         }
         self.count(&outcome);
         Ok(outcome)

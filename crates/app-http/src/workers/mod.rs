@@ -1,0 +1,7 @@
+//! Background workers running inside `igrouter serve`: the CRM delivery worker (and, later, the
+//! send worker). Each claims due work from its queue in the database, so several instances on
+//! one database share the work safely.
+
+mod wake;
+
+pub use wake::Wake;
