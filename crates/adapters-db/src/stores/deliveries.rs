@@ -143,6 +143,7 @@ impl Database {
         now: Timestamp,
         limit: u32,
         lease: Duration,
+        skip_accounts: &[AccountId],
     ) -> Result<Vec<DeliveryRow>, DbError> {
         let claimed = DeliveryStatus::Delivering.as_str();
         claim_due_rows!(
@@ -152,7 +153,8 @@ impl Database {
             claimed,
             now,
             limit,
-            lease
+            lease,
+            skip_accounts
         )
     }
 
@@ -344,9 +346,10 @@ impl DeliveryQueue for Database {
         now: Timestamp,
         limit: u32,
         lease: Duration,
+        skip_accounts: &[AccountId],
     ) -> Result<Vec<CrmDelivery>, DeliveryQueueError> {
         let rows = self
-            .claim_deliveries(now, limit, lease)
+            .claim_deliveries(now, limit, lease, skip_accounts)
             .await
             .map_err(queue_error)?;
         rows.into_iter()

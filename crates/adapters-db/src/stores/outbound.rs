@@ -186,6 +186,7 @@ impl Database {
         now: Timestamp,
         limit: u32,
         lease: Duration,
+        skip_accounts: &[AccountId],
     ) -> Result<Vec<OutboundRow>, DbError> {
         let claimed = OutboundStatus::Sending.as_str();
         claim_due_rows!(
@@ -195,7 +196,8 @@ impl Database {
             claimed,
             now,
             limit,
-            lease
+            lease,
+            skip_accounts
         )
     }
 
@@ -277,9 +279,10 @@ impl OutboundQueue for Database {
         now: Timestamp,
         limit: u32,
         lease: Duration,
+        skip_accounts: &[AccountId],
     ) -> Result<Vec<OutboundMessage>, OutboundQueueError> {
         let rows = self
-            .claim_outbound(now, limit, lease)
+            .claim_outbound(now, limit, lease, skip_accounts)
             .await
             .map_err(queue_error)?;
         rows.into_iter()

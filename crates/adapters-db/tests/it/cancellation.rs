@@ -27,7 +27,7 @@ async fn cancelled_calls_leave_the_pool_usable(test: TestDb) {
         let now = Timestamp::from_millis(1_000_000);
         let cancelled = tokio::time::timeout(
             Duration::from_micros(step * 40),
-            test.db.claim_due_deliveries(now, 10, lease),
+            test.db.claim_due_deliveries(now, 10, lease, &[]),
         )
         .await;
         if let Ok(done) = cancelled {
@@ -37,7 +37,7 @@ async fn cancelled_calls_leave_the_pool_usable(test: TestDb) {
         test.db.ping().await.unwrap();
         claimed += test
             .db
-            .claim_due_deliveries(now, 1, lease)
+            .claim_due_deliveries(now, 1, lease, &[])
             .await
             .unwrap()
             .len();
@@ -46,7 +46,7 @@ async fn cancelled_calls_leave_the_pool_usable(test: TestDb) {
     // A claim cancelled after its commit still counts as claimed; none is handed out twice.
     let left = test
         .db
-        .claim_due_deliveries(Timestamp::from_millis(1_000_000), 1_000, lease)
+        .claim_due_deliveries(Timestamp::from_millis(1_000_000), 1_000, lease, &[])
         .await
         .unwrap();
     assert!(left.len() + claimed <= 600, "a delivery was claimed twice");

@@ -19,6 +19,7 @@ const LEASE: Duration = Duration::from_secs(30);
 backend_tests!(
     claims_take_due_deliveries_only,
     concurrent_claims_never_share_a_delivery,
+    claims_leave_skipped_accounts_alone,
     an_expired_claim_is_taken_over_and_the_old_result_discarded,
     attempts_move_deliveries_through_their_states,
     failed_deliveries_can_be_replayed_one_by_one,
@@ -76,7 +77,7 @@ async fn claims_take_due_deliveries_only(test: TestDb) {
 
     let claimed = test
         .db
-        .claim_due_deliveries(ms(2_000), 10, LEASE)
+        .claim_due_deliveries(ms(2_000), 10, LEASE, &[])
         .await
         .unwrap();
     let ids: HashSet<EventId> = claimed.iter().map(|d| d.id.clone()).collect();
@@ -89,7 +90,7 @@ async fn claims_take_due_deliveries_only(test: TestDb) {
     }
     assert!(
         test.db
-            .claim_due_deliveries(ms(2_000), 10, LEASE)
+            .claim_due_deliveries(ms(2_000), 10, LEASE, &[])
             .await
             .unwrap()
             .is_empty(),
@@ -97,13 +98,43 @@ async fn claims_take_due_deliveries_only(test: TestDb) {
     );
     let claimed = test
         .db
-        .claim_due_deliveries(ms(5_000), 10, LEASE)
+        .claim_due_deliveries(ms(5_000), 10, LEASE, &[])
         .await
         .unwrap();
     assert_eq!(
         claimed.iter().map(|d| d.id.clone()).collect::<Vec<_>>(),
         vec![later[0].id.clone()]
     );
+}
+
+async fn claims_leave_skipped_accounts_alone(test: TestDb) {
+    let busy = stored_account(&test.db, "1").await;
+    let idle = stored_account(&test.db, "2").await;
+    let other = stored_account(&test.db, "3").await;
+    let busy_work = queue(&test, &busy, 3, 1_000).await;
+    let idle_work = queue(&test, &idle, 2, 1_500).await;
+    let other_work = queue(&test, &other, 1, 1_200).await;
+
+    let claimed = test
+        .db
+        .claim_due_deliveries(ms(2_000), 10, LEASE, &[busy.id.clone(), other.id.clone()])
+        .await
+        .unwrap();
+    let ids: HashSet<EventId> = claimed.iter().map(|d| d.id.clone()).collect();
+    assert_eq!(ids, idle_work.iter().map(|d| d.id.clone()).collect());
+
+    let rest = test
+        .db
+        .claim_due_deliveries(ms(2_000), 10, LEASE, &[])
+        .await
+        .unwrap();
+    let ids: HashSet<EventId> = rest.iter().map(|d| d.id.clone()).collect();
+    let expected: HashSet<EventId> = busy_work
+        .iter()
+        .chain(&other_work)
+        .map(|d| d.id.clone())
+        .collect();
+    assert_eq!(ids, expected, "skipped accounts' work stays due");
 }
 
 async fn concurrent_claims_never_share_a_delivery(test: TestDb) {
@@ -113,7 +144,10 @@ async fn concurrent_claims_never_share_a_delivery(test: TestDb) {
     let all = claim_concurrently(6, move || {
         let db = db.clone();
         async move {
-            let batch = db.claim_due_deliveries(ms(2_000), 5, LEASE).await.unwrap();
+            let batch = db
+                .claim_due_deliveries(ms(2_000), 5, LEASE, &[])
+                .await
+                .unwrap();
             batch.into_iter().map(|d| d.id).collect()
         }
     })
@@ -128,7 +162,7 @@ async fn an_expired_claim_is_taken_over_and_the_old_result_discarded(test: TestD
     let queued = queue(&test, &account, 1, 1_000).await;
     let first = test
         .db
-        .claim_due_deliveries(ms(1_000), 1, LEASE)
+        .claim_due_deliveries(ms(1_000), 1, LEASE, &[])
         .await
         .unwrap();
     assert_eq!(first[0].attempts, 1);
@@ -136,7 +170,7 @@ async fn an_expired_claim_is_taken_over_and_the_old_result_discarded(test: TestD
     let after_lease = ms(1_000).plus(LEASE).as_millis();
     let second = test
         .db
-        .claim_due_deliveries(ms(after_lease), 1, LEASE)
+        .claim_due_deliveries(ms(after_lease), 1, LEASE, &[])
         .await
         .unwrap();
     assert_eq!(
@@ -181,7 +215,7 @@ async fn attempts_move_deliveries_through_their_states(test: TestDb) {
     let id = queued[0].id.clone();
 
     test.db
-        .claim_due_deliveries(ms(1_000), 1, LEASE)
+        .claim_due_deliveries(ms(1_000), 1, LEASE, &[])
         .await
         .unwrap();
     let failed_once = attempt(1, 1_000, Some(503), Some("crm answered 503"));
@@ -204,7 +238,7 @@ async fn attempts_move_deliveries_through_their_states(test: TestDb) {
     assert_eq!(stored.attempts, vec![failed_once.clone()]);
     assert!(
         test.db
-            .claim_due_deliveries(ms(5_999), 1, LEASE)
+            .claim_due_deliveries(ms(5_999), 1, LEASE, &[])
             .await
             .unwrap()
             .is_empty(),
@@ -212,7 +246,7 @@ async fn attempts_move_deliveries_through_their_states(test: TestDb) {
     );
 
     test.db
-        .claim_due_deliveries(ms(6_000), 1, LEASE)
+        .claim_due_deliveries(ms(6_000), 1, LEASE, &[])
         .await
         .unwrap();
     let timeout = attempt(2, 6_000, None, Some("timed out"));
@@ -232,7 +266,7 @@ async fn attempts_move_deliveries_through_their_states(test: TestDb) {
     assert_eq!(stored.attempts, vec![failed_once, timeout]);
     assert!(
         test.db
-            .claim_due_deliveries(ms(i64::MAX / 2), 10, LEASE)
+            .claim_due_deliveries(ms(i64::MAX / 2), 10, LEASE, &[])
             .await
             .unwrap()
             .is_empty(),
@@ -257,7 +291,7 @@ async fn attempts_move_deliveries_through_their_states(test: TestDb) {
 
     let delivered = queue(&test, &account, 1, 30_000).await;
     test.db
-        .claim_due_deliveries(ms(30_000), 1, LEASE)
+        .claim_due_deliveries(ms(30_000), 1, LEASE, &[])
         .await
         .unwrap();
     test.db
@@ -284,7 +318,7 @@ async fn attempts_move_deliveries_through_their_states(test: TestDb) {
 async fn kill(test: &TestDb, doomed: &[&CrmDelivery], at: i64) {
     let claimed = test
         .db
-        .claim_due_deliveries(ms(at), 1_000, LEASE)
+        .claim_due_deliveries(ms(at), 1_000, LEASE, &[])
         .await
         .unwrap();
     for doomed in doomed {
@@ -334,7 +368,7 @@ async fn failed_deliveries_can_be_replayed_one_by_one(test: TestDb) {
     );
     let claimed = test
         .db
-        .claim_due_deliveries(ms(9_000), 10, LEASE)
+        .claim_due_deliveries(ms(9_000), 10, LEASE, &[])
         .await
         .unwrap();
     assert_eq!((claimed[0].id.clone(), claimed[0].attempts), (id, 2));
@@ -357,7 +391,7 @@ async fn failed_deliveries_can_be_recovered_by_window(test: TestDb) {
     assert_eq!(count, 3);
     let claimed: HashSet<EventId> = test
         .db
-        .claim_due_deliveries(ms(8_000), 100, LEASE)
+        .claim_due_deliveries(ms(8_000), 100, LEASE, &[])
         .await
         .unwrap()
         .into_iter()

@@ -69,7 +69,7 @@ async fn a_sent_message_records_its_id_and_queues_its_delivery_atomically(test: 
     test.db.enqueue_outbound(&message).await.unwrap();
     let claimed = test
         .db
-        .claim_due_outbound(ms(1_000), 10, LEASE)
+        .claim_due_outbound(ms(1_000), 10, LEASE, &[])
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -110,7 +110,7 @@ async fn a_sent_message_records_its_id_and_queues_its_delivery_atomically(test: 
     assert_eq!(stored_event.delivery, sent_event);
     assert!(
         test.db
-            .claim_due_outbound(ms(i64::MAX / 2), 10, LEASE)
+            .claim_due_outbound(ms(i64::MAX / 2), 10, LEASE, &[])
             .await
             .unwrap()
             .is_empty(),
@@ -123,7 +123,7 @@ async fn retries_and_failures_are_recorded(test: TestDb) {
     let message = outbound(&account, "5", 1_000);
     test.db.enqueue_outbound(&message).await.unwrap();
     test.db
-        .claim_due_outbound(ms(1_000), 1, LEASE)
+        .claim_due_outbound(ms(1_000), 1, LEASE, &[])
         .await
         .unwrap();
     let retry = SendResult::Retry {
@@ -142,7 +142,7 @@ async fn retries_and_failures_are_recorded(test: TestDb) {
     );
     assert!(
         test.db
-            .claim_due_outbound(ms(1_999), 1, LEASE)
+            .claim_due_outbound(ms(1_999), 1, LEASE, &[])
             .await
             .unwrap()
             .is_empty()
@@ -150,7 +150,7 @@ async fn retries_and_failures_are_recorded(test: TestDb) {
 
     let claimed = test
         .db
-        .claim_due_outbound(ms(2_000), 1, LEASE)
+        .claim_due_outbound(ms(2_000), 1, LEASE, &[])
         .await
         .unwrap();
     assert_eq!(claimed[0].attempts, 2);
@@ -190,12 +190,12 @@ async fn stale_results_and_unknown_ids_are_refused(test: TestDb) {
         "not claimed yet: {error:?}"
     );
     test.db
-        .claim_due_outbound(ms(1_000), 1, LEASE)
+        .claim_due_outbound(ms(1_000), 1, LEASE, &[])
         .await
         .unwrap();
     let retaken = test
         .db
-        .claim_due_outbound(ms(1_000).plus(LEASE), 1, LEASE)
+        .claim_due_outbound(ms(1_000).plus(LEASE), 1, LEASE, &[])
         .await
         .unwrap();
     assert_eq!(retaken[0].attempts, 2);
@@ -236,7 +236,10 @@ async fn concurrent_claims_never_share_a_message(test: TestDb) {
     let all = claim_concurrently(6, move || {
         let db = db.clone();
         async move {
-            let batch = db.claim_due_outbound(ms(1_000), 4, LEASE).await.unwrap();
+            let batch = db
+                .claim_due_outbound(ms(1_000), 4, LEASE, &[])
+                .await
+                .unwrap();
             batch.into_iter().map(|m| m.id).collect()
         }
     })

@@ -43,6 +43,8 @@ pub trait DeliveryQueue: Send + Sync {
     /// Claims up to `limit` deliveries due at `now` (pending ones whose time has come, and
     /// delivering ones whose claim expired), oldest due first. Each claimed delivery becomes
     /// `delivering`, its `attempts` grows by one, and it stays claimed until `now + lease`.
+    /// Deliveries of the accounts in `skip_accounts` are left alone (a worker whose connections
+    /// to their CRMs are all busy leaves their work to later or to other instances).
     ///
     /// # Errors
     /// MUST never return a delivery that another concurrent claim also returned; `Store` for
@@ -52,6 +54,7 @@ pub trait DeliveryQueue: Send + Sync {
         now: Timestamp,
         limit: u32,
         lease: Duration,
+        skip_accounts: &[AccountId],
     ) -> Result<Vec<CrmDelivery>, DeliveryQueueError>;
 
     /// Records the attempt a claim made and what happens next.

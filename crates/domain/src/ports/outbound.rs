@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::{CrmDelivery, MessageId, OutboundMessage, SendResult, Timestamp};
+use crate::{AccountId, CrmDelivery, MessageId, OutboundMessage, SendResult, Timestamp};
 
 /// Why an outbound-queue operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +35,8 @@ pub trait OutboundQueue: Send + Sync {
 
     /// Claims up to `limit` messages due at `now` (pending ones whose time has come, and sending
     /// ones whose claim expired), oldest first. Each becomes `sending`, `attempts` grows by one,
-    /// and it stays claimed until `now + lease`.
+    /// and it stays claimed until `now + lease`. Messages of the accounts in `skip_accounts` are
+    /// left alone (accounts this worker must not send for now, e.g. out of rate budget).
     ///
     /// # Errors
     /// MUST never return a message that another concurrent claim also returned.
@@ -44,6 +45,7 @@ pub trait OutboundQueue: Send + Sync {
         now: Timestamp,
         limit: u32,
         lease: Duration,
+        skip_accounts: &[AccountId],
     ) -> Result<Vec<OutboundMessage>, OutboundQueueError>;
 
     /// Records the outcome of the attempt numbered `attempt` and, in the same transaction, queues
