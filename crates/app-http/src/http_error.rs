@@ -11,7 +11,8 @@
 //! query or path (and a webhook body that is not a JSON object) → 400; JSON that parses but does not fit the expected shape (missing field,
 //! wrong type) and rule violations → 422; wrong `Content-Type` → 415; an account that exists
 //! already → 409 `account_exists`; an account-scoped API key creating an account → 403; a
-//! CRM webhook URL this deployment refuses → 422 naming `crm_webhook_url`; the database down → 503.
+//! CRM webhook URL this deployment refuses → 422 naming `crm_webhook_url`; a retry of a delivery
+//! that is not failed → 409 `delivery_not_failed`; the database down → 503.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
@@ -21,7 +22,7 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpResponse, ResponseError, web};
 use adapters_instagram::{ParseError, SignatureError};
 use domain::ValidationError;
-use domain::ports::{AccountStoreError, BoxError, StoreError};
+use domain::ports::{AccountStoreError, BoxError, DeliveryQueueError, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -64,12 +65,14 @@ pub(crate) enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
-    /// The resource already exists.
-    #[error("already exists")]
+    /// The resource's state does not allow the request: it exists already, or it is not in the
+    /// state the operation needs. The message is the fixed `reason`, since one generic message
+    /// cannot describe both.
+    #[error("{reason}")]
     Conflict {
         /// The machine-readable code, e.g. `account_exists`.
         code: &'static str,
-        /// What exists already.
+        /// What conflicts, for people.
         reason: &'static str,
     },
     /// Well-formed input that breaks a rule.
@@ -225,6 +228,22 @@ impl From<ParseError> for ApiError {
     fn from(error: ParseError) -> Self {
         Self::Malformed {
             reason: error.to_string(),
+        }
+    }
+}
+
+/// Replaying a delivery that is not failed is the client's conflict (`409`). A lost claim only
+/// happens to a worker recording an attempt; reaching a handler, it is a bug.
+impl From<DeliveryQueueError> for ApiError {
+    fn from(error: DeliveryQueueError) -> Self {
+        match error {
+            DeliveryQueueError::NotFound => Self::NotFound,
+            DeliveryQueueError::NotFailed => Self::Conflict {
+                code: "delivery_not_failed",
+                reason: "only a failed delivery can be retried",
+            },
+            DeliveryQueueError::ClaimLost => Self::Internal(Box::new(error)),
+            DeliveryQueueError::Store(error) => error.into(),
         }
     }
 }
@@ -434,6 +453,23 @@ mod tests {
         let broken: ApiError = StoreError::Corrupt("bad row".into()).into();
         assert_eq!(broken.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(broken.details(), Value::Null);
+    }
+
+    #[test]
+    fn delivery_queue_errors_map_to_404_409_or_500() {
+        let not_failed: ApiError = DeliveryQueueError::NotFailed.into();
+        assert_eq!(not_failed.status_code(), StatusCode::CONFLICT);
+        assert_eq!(not_failed.code(), "delivery_not_failed");
+        assert_eq!(
+            not_failed.to_string(),
+            "only a failed delivery can be retried"
+        );
+        let missing: ApiError = DeliveryQueueError::NotFound.into();
+        assert_eq!(missing.status_code(), StatusCode::NOT_FOUND);
+        let lost: ApiError = DeliveryQueueError::ClaimLost.into();
+        assert_eq!(lost.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        let down: ApiError = DeliveryQueueError::Store(StoreError::Unavailable("x".into())).into();
+        assert_eq!(down.status_code(), StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]
