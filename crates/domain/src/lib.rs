@@ -9,6 +9,7 @@
 pub mod account;
 pub mod api_key;
 pub mod delivery;
+pub mod history;
 pub mod id;
 pub mod idempotency;
 pub mod ingest;
@@ -26,6 +27,7 @@ pub use api_key::{ApiKey, ApiKeyHash, ApiKeyScope};
 pub use delivery::{
     CrmDelivery, CrmEventType, DeliveryAttempt, DeliveryFilter, DeliveryNext, DeliveryStatus,
 };
+pub use history::HistoryEntry;
 pub use id::{AccountId, ApiKeyId, EventId, InstagramId, InstagramMessageId, MessageId, RuleId};
 pub use idempotency::{IdempotencyBegin, IdempotencyKey, IdempotencyRecord, IdempotencyState};
 pub use ingest::{InboundRecord, IngestResult};

@@ -1,12 +1,14 @@
-//! `MessageStore` over `messages`: the ingest transaction and the conversation history.
+//! `MessageStore` over `messages`: the ingest transaction and the history (the conversation,
+//! which adds the sends, is in `conversation.rs`).
 
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use domain::ports::{MessageStore, StoreError};
 use domain::{
-    AccountId, Attachment, Direction, EventDetails, EventKind, InboundRecord, IngestResult,
-    InstagramId, InstagramMessageId, Message, MessageId, Page, PageRequest, Timestamp,
+    AccountId, Attachment, Direction, EventDetails, EventKind, HistoryEntry, InboundRecord,
+    IngestResult, InstagramId, InstagramMessageId, Message, MessageId, Page, PageRequest,
+    Timestamp,
 };
 
 use crate::Database;
@@ -135,6 +137,15 @@ impl TryFrom<MessageRow> for Message {
     }
 }
 
+/// Whether a listing of events includes those linked to a send (`outbound_message_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Linked {
+    /// Every event.
+    With,
+    /// Only events that are not the history entry of a send.
+    Without,
+}
+
 impl Database {
     async fn load_message(&self, id: &str) -> Result<Option<Message>, DbError> {
         let row: Option<MessageRow> = with_conn!(self, |conn| messages::table
@@ -146,11 +157,14 @@ impl Database {
         row.map(Message::try_from).transpose()
     }
 
-    async fn load_history(
+    /// Up to `page.limit + 1` of an account's events after `page.after`, newest first; without
+    /// the events linked to a send when `linked` is [`Linked::Without`].
+    pub(super) async fn load_history(
         &self,
         account: &str,
         participant: Option<&str>,
         page: &PageRequest,
+        linked: Linked,
     ) -> Result<Vec<Message>, DbError> {
         let limit = i64::from(page.limit) + 1;
         let rows: Vec<MessageRow> = with_conn!(self, |conn| {
@@ -162,6 +176,9 @@ impl Database {
                 .into_boxed();
             if let Some(participant) = participant {
                 query = query.filter(messages::participant_id.eq(participant));
+            }
+            if linked == Linked::Without {
+                query = query.filter(messages::outbound_message_id.is_null());
             }
             if let Some(cursor) = &page.after {
                 let at = cursor.at.as_millis();
@@ -194,10 +211,29 @@ impl MessageStore for Database {
         page: &PageRequest,
     ) -> Result<Page<Message>, StoreError> {
         let messages = self
-            .load_history(account.as_str(), participant.map(InstagramId::as_str), page)
+            .load_history(
+                account.as_str(),
+                participant.map(InstagramId::as_str),
+                page,
+                Linked::With,
+            )
             .await?;
         Ok(super::page_of(messages, page.limit, |message| {
             (message.occurred_at, message.id.to_string())
+        }))
+    }
+
+    async fn conversation(
+        &self,
+        account: &AccountId,
+        participant: Option<&InstagramId>,
+        page: &PageRequest,
+    ) -> Result<Page<HistoryEntry>, StoreError> {
+        let entries = self
+            .load_conversation(account.as_str(), participant.map(InstagramId::as_str), page)
+            .await?;
+        Ok(super::page_of(entries, page.limit, |entry| {
+            (entry.at(), entry.id().to_string())
         }))
     }
 }

@@ -4,6 +4,7 @@ mod accounts;
 mod api_keys;
 mod batch;
 mod claim;
+mod conversation;
 mod cte;
 mod deliveries;
 mod group_commit;

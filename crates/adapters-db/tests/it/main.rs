@@ -9,6 +9,7 @@
 mod accounts;
 mod api_keys;
 mod cancellation;
+mod conversation;
 mod deliveries;
 mod events;
 mod fixtures;

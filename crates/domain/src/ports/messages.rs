@@ -4,7 +4,8 @@ use async_trait::async_trait;
 
 use super::StoreError;
 use crate::{
-    AccountId, InboundRecord, IngestResult, InstagramId, Message, MessageId, Page, PageRequest,
+    AccountId, HistoryEntry, InboundRecord, IngestResult, InstagramId, Message, MessageId, Page,
+    PageRequest,
 };
 
 /// Stores inbound events with the work they cause, and reads the history back.
@@ -28,7 +29,9 @@ pub trait MessageStore: Send + Sync {
     /// MUST return `Ok(None)` when there is none; `Unavailable` when the backend is down.
     async fn message(&self, id: &MessageId) -> Result<Option<Message>, StoreError>;
 
-    /// An account's history, newest first by `occurred_at`, optionally with one participant.
+    /// An account's stored events (what ingest wrote), newest first by `occurred_at`, optionally
+    /// with one participant. The conversation the API lists, sends included, is
+    /// [`MessageStore::conversation`].
     ///
     /// # Errors
     /// `Unavailable`/`Backend` for backend failures.
@@ -38,4 +41,22 @@ pub trait MessageStore: Send + Sync {
         participant: Option<&InstagramId>,
         page: &PageRequest,
     ) -> Result<Page<Message>, StoreError>;
+
+    /// An account's conversation: its stored events and its queued sends (`OutboundQueue`, API
+    /// sends and auto-replies, in any state) in one listing, newest first by
+    /// [`HistoryEntry::at`] and then by id, optionally with one participant (an event's
+    /// `participant_id`, a send's `recipient_id`). The page's cursor is the last entry's
+    /// (`at`, id), so entries inserted meanwhile never repeat or shift a later page.
+    ///
+    /// An event linked to a send (`outbound_message_id` set: the echo of a message igrouter
+    /// sent) is left out: the send is that message's one entry.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Backend` for backend failures.
+    async fn conversation(
+        &self,
+        account: &AccountId,
+        participant: Option<&InstagramId>,
+        page: &PageRequest,
+    ) -> Result<Page<HistoryEntry>, StoreError>;
 }

@@ -1,0 +1,2 @@
+DROP INDEX outbound_participant ON outbound_messages;
+DROP INDEX outbound_history ON outbound_messages;

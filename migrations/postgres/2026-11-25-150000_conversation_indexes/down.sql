@@ -1,0 +1,2 @@
+DROP INDEX outbound_participant;
+DROP INDEX outbound_history;
