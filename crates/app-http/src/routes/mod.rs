@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api_json;
+mod deliveries;
 mod health;
 mod json_fields;
 mod webhooks;
@@ -30,5 +31,11 @@ pub(crate) fn configure(config: &mut ServiceConfig) {
                 .get(accounts::get)
                 .patch(accounts::update)
                 .delete(accounts::delete),
-        );
+        )
+        .service(web::resource("/api/v1/deliveries").get(deliveries::list))
+        // Registered before `{id}`: actix matches resources in order, and `recover` would
+        // otherwise be taken for an id (and answer `405` to its `POST`).
+        .service(web::resource("/api/v1/deliveries/recover").post(deliveries::recover))
+        .service(web::resource("/api/v1/deliveries/{id}").get(deliveries::get))
+        .service(web::resource("/api/v1/deliveries/{id}/retry").post(deliveries::retry));
 }
