@@ -1,10 +1,15 @@
-//! Builders for the domain values the payloads are made from, with fixed ids and times.
+//! Builders for the domain values the payloads are made from, with fixed ids and times, and
+//! the checks a CRM makes of a signature.
 
+use adapters_crm::message_payload;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use domain::{
     Account, AccountId, Direction, EventDetails, EventId, EventKind, InstagramId,
     InstagramMessageId, Message, MessageId, OutboundContent, OutboundMessage, SealedSecret,
     Timestamp, Username,
 };
+use standardwebhooks::Webhook;
 
 /// The business account's Instagram id in every test.
 pub(crate) const BUSINESS: &str = "17841400000000000";
@@ -85,4 +90,30 @@ pub(crate) fn outbound(content: OutboundContent) -> OutboundMessage {
 /// Parses a body, which must be JSON.
 pub(crate) fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap()
+}
+
+/// A real delivery body, with non-ASCII text and slashes.
+pub(crate) fn body() -> String {
+    let mut received = message(
+        EventKind::Message,
+        Some("aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlE"),
+    );
+    received.text = Some("Привет 👋 https://shop.example/a/b".to_owned());
+    message_payload(&account(), &event_id(), &received)
+        .unwrap()
+        .body
+}
+
+/// A Standard Webhooks verifier for `secret`, configured as a CRM would: `whsec_` + base64.
+pub(crate) fn standard_webhook(secret: &[u8]) -> Webhook {
+    Webhook::new(&format!("whsec_{}", STANDARD.encode(secret))).unwrap()
+}
+
+/// The bytes of lowercase or uppercase hex.
+pub(crate) fn decode_hex(hex: &str) -> Vec<u8> {
+    assert_eq!(hex.len() % 2, 0, "{hex}");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
 }

@@ -4,14 +4,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use adapters_crm::{SignatureHeaders, message_payload, sign};
+use adapters_crm::{SignatureHeaders, sign};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use domain::{EventId, EventKind};
+use domain::EventId;
 use ring::hmac;
-use standardwebhooks::Webhook;
 
-use crate::helpers::{account, event_id, message};
+use crate::helpers::{body, decode_hex, event_id, standard_webhook};
 
 /// Secrets of the shapes a CRM may hold: ASCII, 32 random-looking bytes that are not UTF-8, and
 /// the 24 bytes behind a typical `whsec_` secret.
@@ -28,18 +27,6 @@ fn now_secs() -> i64 {
     i64::try_from(since_epoch.as_secs()).unwrap()
 }
 
-/// A real delivery body, with non-ASCII text and slashes.
-fn body() -> String {
-    let mut received = message(
-        EventKind::Message,
-        Some("aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlE"),
-    );
-    received.text = Some("Привет 👋 https://shop.example/a/b".to_owned());
-    message_payload(&account(), &event_id(), &received)
-        .unwrap()
-        .body
-}
-
 /// The headers as an HTTP client would send them, built from [`SignatureHeaders::pairs`].
 fn header_map(headers: &SignatureHeaders) -> http::HeaderMap {
     let mut map = http::HeaderMap::new();
@@ -50,18 +37,6 @@ fn header_map(headers: &SignatureHeaders) -> http::HeaderMap {
         );
     }
     map
-}
-
-fn standard_webhook(secret: &[u8]) -> Webhook {
-    Webhook::new(&format!("whsec_{}", STANDARD.encode(secret))).unwrap()
-}
-
-fn decode_hex(hex: &str) -> Vec<u8> {
-    assert_eq!(hex.len() % 2, 0, "{hex}");
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 #[test]
