@@ -4,12 +4,15 @@
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
+use adapters_crm::HttpCrmNotifier;
 use adapters_db::Database;
 use anyhow::Context;
 use domain::ports::{ApiKeyStore, Clock, CredentialCipher};
+use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::bootstrap::{self, BootstrapOutcome};
@@ -22,8 +25,9 @@ use crate::routes;
 use crate::state::AppState;
 use crate::telemetry;
 use crate::webhook_auth::WebhookAuth;
-use crate::webhook_url::DestinationPolicy;
+use crate::webhook_url::destination_policy;
 use crate::workers::Wake;
+use crate::workers::deliveries::{DeliveryMetrics, DeliveryPorts, DeliveryWorker};
 
 /// After a shutdown signal, in-flight requests get this long to finish (contract §4).
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
@@ -34,6 +38,8 @@ pub struct Application {
     address: SocketAddr,
     state: web::Data<AppState>,
     webhook_counters: Arc<WebhookCounters>,
+    delivery_worker: DeliveryWorker,
+    delivery_metrics: Arc<DeliveryMetrics>,
 }
 
 impl Application {
@@ -76,6 +82,22 @@ impl Application {
         let cipher: Arc<dyn CredentialCipher> = Arc::new(cipher);
         let webhook_counters = Arc::new(WebhookCounters::default());
         let delivery_wake = Wake::new();
+        let delivery_metrics = Arc::new(DeliveryMetrics::default());
+        let notifier =
+            HttpCrmNotifier::new(config.crm.http_timeout, destination_policy(&config.crm))
+                .context("could not set up the crm http client")?;
+        let delivery_worker = DeliveryWorker::new(
+            DeliveryPorts {
+                queue: database.clone(),
+                accounts: database.clone(),
+                cipher: cipher.clone(),
+                notifier: Arc::new(notifier),
+                clock: clock.clone(),
+            },
+            &config.crm,
+            delivery_wake.clone(),
+            delivery_metrics.clone(),
+        );
         let state = AppState {
             health: database.clone(),
             accounts: database.clone(),
@@ -92,13 +114,15 @@ impl Application {
             auth: Authenticator::new(database, clock.clone(), config.environment),
             cipher,
             clock,
-            webhook_destinations: DestinationPolicy::from_config(&config.crm),
+            webhook_destinations: destination_policy(&config.crm),
         };
         Ok(Self {
             listener,
             address,
             state: web::Data::new(state),
             webhook_counters,
+            delivery_worker,
+            delivery_metrics,
         })
     }
 
@@ -116,6 +140,11 @@ impl Application {
     /// service.
     pub fn webhook_counters(&self) -> Arc<WebhookCounters> {
         Arc::clone(&self.webhook_counters)
+    }
+
+    /// What the delivery worker has done so far, shared with the running service.
+    pub fn delivery_metrics(&self) -> Arc<DeliveryMetrics> {
+        Arc::clone(&self.delivery_metrics)
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting connections and lets in-flight
@@ -138,6 +167,19 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let state = self.state;
+        // One stop signal for the server and the workers: whoever completes `shutdown` stops all.
+        let (stop, stopped) = watch::channel(false);
+        let stop = Arc::new(stop);
+        let on_shutdown = Arc::clone(&stop);
+        tokio::spawn(async move {
+            shutdown.await;
+            on_shutdown.send_replace(true);
+        });
+        let worker = tokio::spawn(
+            self.delivery_worker
+                .run(stopped.clone(), Duration::from_secs(SHUTDOWN_TIMEOUT_SECS)),
+        );
+        let mut server_stopped = stopped;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -151,11 +193,21 @@ impl Application {
         })
         .listen(self.listener)
         .context("could not start the http server")?
-        .shutdown_signal(shutdown)
+        .shutdown_signal(async move {
+            // An error means the sender is gone, which also means stop.
+            let _ = server_stopped.wait_for(|stop| *stop).await;
+        })
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .run();
         tracing::info!(address = %self.address, "listening on http://{}", self.address);
-        server.await.context("the http server failed")?;
+        let served = server.await.context("the http server failed");
+        // The server stops on the shared signal; if it failed instead, the worker still has to
+        // be stopped. It drains within the same limit.
+        stop.send_replace(true);
+        if let Err(error) = worker.await {
+            tracing::error!(error = %error, "the delivery worker panicked");
+        }
+        served?;
         tracing::info!("stopped");
         Ok(())
     }

@@ -344,7 +344,7 @@ pub(crate) fn parse_bool(text: &str) -> Result<bool, String> {
 }
 
 /// A positive duration such as `15s` or `500ms`.
-fn parse_timeout(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_timeout(text: &str) -> Result<Duration, String> {
     match domain::retry::parse_duration(text)? {
         Duration::ZERO => Err("must be longer than zero".to_owned()),
         timeout => Ok(timeout),

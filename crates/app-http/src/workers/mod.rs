@@ -2,6 +2,7 @@
 //! send worker). Each claims due work from its queue in the database, so several instances on
 //! one database share the work safely.
 
+pub mod deliveries;
 mod wake;
 
 pub use wake::Wake;

@@ -23,6 +23,8 @@ pub(crate) struct TestApp {
     pub(crate) address: String,
     /// The webhook endpoint's counters of the running service.
     pub(crate) webhook_counters: std::sync::Arc<app_http::ingest::WebhookCounters>,
+    /// The delivery worker's metrics of the running service.
+    pub(crate) delivery_metrics: std::sync::Arc<app_http::workers::deliveries::DeliveryMetrics>,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -38,6 +40,7 @@ impl TestApp {
             .expect("the service builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let webhook_counters = app.webhook_counters();
+        let delivery_metrics = app.delivery_metrics();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -45,6 +48,7 @@ impl TestApp {
         Self {
             address,
             webhook_counters,
+            delivery_metrics,
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),
             server: Some(server),

@@ -16,6 +16,8 @@ mod auth;
 mod cli;
 mod config;
 mod credentials;
+mod crm_crash;
+mod crm_delivery;
 mod errors;
 mod health;
 mod helpers;
