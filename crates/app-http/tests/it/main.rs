@@ -16,6 +16,7 @@ mod auth;
 mod cli;
 mod config;
 mod credentials;
+mod deliveries_api;
 mod crm_crash;
 mod crm_delivery;
 mod errors;
