@@ -5,7 +5,8 @@
 //! the way the delivery worker would (claim, then record an attempt), so the service's own worker
 //! never races a seed: every seeded delivery is either final, claimed for an hour, or due in an
 //! hour. Accounts forward to a closed port, so a replayed delivery the worker picks up reaches
-//! nothing and is only rescheduled (never `failed` again: the default schedule has ten retries).
+//! nothing and is only rescheduled (never `failed` again: the default schedule has ten retries);
+//! only the test of the worker's wake-up forwards to a fake CRM (wiremock) that accepts.
 
 use std::time::Duration;
 
@@ -22,8 +23,10 @@ use domain::{
 use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{TestApp, config};
+use crate::helpers::{TestApp, config, config_with};
 use crate::webhook_support::{CRM_URL, seed_account_with_crm};
 
 backend_tests!(
@@ -35,6 +38,7 @@ backend_tests!(
     recover_replays_one_accounts_failed_deliveries_in_the_window,
     bad_queries_and_bodies_are_refused_naming_the_field,
     every_call_needs_a_key,
+    replays_are_delivered_at_once_without_waiting_for_a_poll,
 );
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -715,4 +719,55 @@ async fn every_call_needs_a_key(test: TestDb) {
     }
     assert_eq!(stored_status(&test, &failed).await, DeliveryStatus::Failed);
     app.stop().await.unwrap();
+}
+
+/// Retry and recover ring this instance's worker: with polling an hour apart, a replay reaches
+/// the CRM at once only because of the ring.
+async fn replays_are_delivered_at_once_without_waiting_for_a_poll(test: TestDb) {
+    let crm = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/crm"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&crm)
+        .await;
+    let settings = config(&test.url);
+    let url = format!("{}/crm", crm.uri());
+    let alpha = seed_account_with_crm(&test.db, &settings, "9001", Some(&url)).await;
+    let retried = seed(&test, &alpha, DAY, DeliveryStatus::Failed).await;
+    let recovered = seed(&test, &alpha, 2 * DAY, DeliveryStatus::Failed).await;
+    let app = TestApp::spawn(config_with(&test.url, &[("CRM_POLL_INTERVAL", "1h")])).await;
+    let api = Api::with_key(&app, &test, Vec::new()).await;
+
+    let (status, _) = api.retry(&retried).await;
+    assert_eq!(status, 202);
+    delivered_soon(&test, &retried).await;
+    let (status, body) = api
+        .recover(&json!({"account_id": alpha.id, "since": now().minus(3 * DAY).to_rfc3339()}))
+        .await;
+    assert_eq!((status, body), (202, json!({"count": 1})));
+    delivered_soon(&test, &recovered).await;
+
+    let received = crm.received_requests().await.unwrap();
+    let ids: Vec<Value> = received
+        .iter()
+        .map(|request| serde_json::from_slice::<Value>(&request.body).unwrap()["event_id"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![json!(retried), json!(recovered)],
+        "each once, as stored"
+    );
+    app.stop().await.unwrap();
+}
+
+/// Waits up to 10 s (far below the hour between polls) for `id` to be delivered.
+async fn delivered_soon(test: &TestDb, id: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stored_status(test, id).await != DeliveryStatus::Delivered {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{id} was not delivered after the ring"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
