@@ -3,6 +3,7 @@
 //! one database share the work safely.
 
 pub mod deliveries;
+mod pump;
 mod wake;
 
 pub use wake::Wake;
