@@ -12,7 +12,10 @@
 //! wrong type) and rule violations → 422; wrong `Content-Type` → 415; an account that exists
 //! already → 409 `account_exists`; an account-scoped API key creating an account → 403; a
 //! CRM webhook URL this deployment refuses → 422 naming `crm_webhook_url`; a retry of a delivery
-//! that is not failed → 409 `delivery_not_failed`; the database down → 503.
+//! that is not failed → 409 `delivery_not_failed`; a send for an account the key cannot see →
+//! 422 naming `account_id`, like an unknown one; an idempotency key reused with another request →
+//! 422 `idempotency_key_mismatch`, and while its first request is still being processed → 409
+//! `idempotency_key_in_use`; the database down → 503.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
@@ -22,12 +25,15 @@ use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{HttpResponse, ResponseError, web};
 use adapters_instagram::{ParseError, SignatureError};
 use domain::ValidationError;
-use domain::ports::{AccountStoreError, BoxError, DeliveryQueueError, StoreError};
+use domain::ports::{
+    AccountStoreError, BoxError, DeliveryQueueError, OutboundQueueError, StoreError,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::accounts::AccountWriteError;
 use crate::ingest::IngestError;
+use crate::sending::SendError;
 use crate::telemetry::error_chain;
 use crate::webhook_url::DestinationError;
 
@@ -75,6 +81,16 @@ pub(crate) enum ApiError {
         /// What conflicts, for people.
         reason: &'static str,
     },
+    /// Well-formed input refused for a reason that has a code of its own (`422`).
+    #[error("{reason}")]
+    Unprocessable {
+        /// The machine-readable code, e.g. `idempotency_key_mismatch`.
+        code: &'static str,
+        /// The field at fault.
+        field: &'static str,
+        /// Why it was refused, for people.
+        reason: &'static str,
+    },
     /// Well-formed input that breaks a rule.
     #[error("validation failed")]
     Invalid {
@@ -116,7 +132,7 @@ impl ApiError {
             Self::Malformed { .. } => "bad_request",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::Conflict { code, .. } => code,
+            Self::Conflict { code, .. } | Self::Unprocessable { code, .. } => code,
             Self::Invalid { .. } => "validation_failed",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -127,6 +143,9 @@ impl ApiError {
         match self {
             Self::Malformed { reason } => json!({ "reason": reason }),
             Self::Conflict { reason, .. } => json!({ "reason": reason }),
+            Self::Unprocessable { field, reason, .. } => {
+                json!({ "field": field, "reason": reason })
+            }
             Self::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
             Self::Invalid {
                 field: Some(field),
@@ -159,7 +178,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -245,6 +264,51 @@ impl From<DeliveryQueueError> for ApiError {
             DeliveryQueueError::ClaimLost => Self::Internal(Box::new(error)),
             DeliveryQueueError::Store(error) => error.into(),
         }
+    }
+}
+
+/// A send refused for its account or its idempotency key is the client's (`422`, `409`); the
+/// rest follows the stores' mappings. An account the caller may not see gets the unknown
+/// account's answer (the handler maps it to `UnknownAccount`).
+impl From<SendError> for ApiError {
+    fn from(error: SendError) -> Self {
+        match error {
+            SendError::UnknownAccount => unknown_account(),
+            SendError::KeyMismatch => Self::Unprocessable {
+                code: "idempotency_key_mismatch",
+                field: "idempotency_key",
+                reason: "this idempotency key was used with a different request",
+            },
+            SendError::KeyInFlight => Self::Conflict {
+                code: "idempotency_key_in_use",
+                reason: "a request with this idempotency key is still being processed; retry later",
+            },
+            SendError::Random(_) => Self::Internal(Box::new(error)),
+            SendError::Accounts(error) => error.into(),
+            SendError::Store(error) => error.into(),
+            SendError::Queue(error) => error.into(),
+        }
+    }
+}
+
+/// A message that does not exist is `404`; a lost claim only happens to the send worker, so
+/// reaching a handler it is a bug.
+impl From<OutboundQueueError> for ApiError {
+    fn from(error: OutboundQueueError) -> Self {
+        match error {
+            OutboundQueueError::NotFound => Self::NotFound,
+            OutboundQueueError::UnknownAccount => unknown_account(),
+            OutboundQueueError::ClaimLost => Self::Internal(Box::new(error)),
+            OutboundQueueError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// The `422` for an `account_id` that names no account the caller may see.
+fn unknown_account() -> ApiError {
+    ApiError::Invalid {
+        field: Some("account_id"),
+        reason: "no account with this id".to_owned(),
     }
 }
 

@@ -18,6 +18,7 @@ mod http_error;
 pub mod ingest;
 pub mod random;
 mod routes;
+mod sending;
 mod startup;
 mod state;
 pub mod telemetry;
@@ -26,4 +27,5 @@ pub mod webhook_url;
 pub mod workers;
 
 pub use config::Config;
+pub use sending::idempotency_fingerprint;
 pub use startup::{Application, SHUTDOWN_TIMEOUT_SECS, migrate};

@@ -22,12 +22,13 @@ use crate::credentials::{self, AesGcmCipher, CheckKeyError};
 use crate::http_error;
 use crate::ingest::{Ingest, WebhookCounters};
 use crate::routes;
+use crate::sending;
 use crate::state::AppState;
 use crate::telemetry;
 use crate::webhook_auth::WebhookAuth;
 use crate::webhook_url::destination_policy;
-use crate::workers::Wake;
 use crate::workers::deliveries::{DeliveryMetrics, DeliveryPorts, DeliveryWorker};
+use crate::workers::{SendOutcomes, Wake};
 
 /// After a shutdown signal, in-flight requests get this long to finish (contract §4).
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
@@ -111,6 +112,11 @@ impl Application {
             ),
             deliveries: database.clone(),
             delivery_wake,
+            outbound: database.clone(),
+            idempotency: database.clone(),
+            messages: database.clone(),
+            send_wake: Wake::new(),
+            send_outcomes: SendOutcomes::new(),
             auth: Authenticator::new(database, clock.clone(), config.environment),
             cipher,
             clock,
@@ -179,6 +185,12 @@ impl Application {
             self.delivery_worker
                 .run(stopped.clone(), Duration::from_secs(SHUTDOWN_TIMEOUT_SECS)),
         );
+        // Not waited for at shutdown: it holds no work that must finish.
+        tokio::spawn(sending::purge_expired_keys(
+            Arc::clone(&state.idempotency),
+            Arc::clone(&state.clock),
+            stopped.clone(),
+        ));
         let mut server_stopped = stopped;
         let server = HttpServer::new(move || {
             App::new()

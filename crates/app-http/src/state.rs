@@ -3,13 +3,16 @@
 
 use std::sync::Arc;
 
-use domain::ports::{AccountStore, Clock, CredentialCipher, DeliveryQueue, HealthCheck};
+use domain::ports::{
+    AccountStore, Clock, CredentialCipher, DeliveryQueue, HealthCheck, IdempotencyStore,
+    MessageStore, OutboundQueue,
+};
 
 use crate::auth::Authenticator;
 use crate::ingest::Ingest;
 use crate::webhook_auth::WebhookAuth;
 use crate::webhook_url::DestinationPolicy;
-use crate::workers::Wake;
+use crate::workers::{SendOutcomes, Wake};
 
 /// Shared by every worker; handlers take it as `web::Data<AppState>`.
 pub(crate) struct AppState {
@@ -34,4 +37,14 @@ pub(crate) struct AppState {
     /// Rung after a commit that made deliveries due now (a retry or a recover), so this
     /// instance's delivery worker starts them at once.
     pub(crate) delivery_wake: Wake,
+    /// The send queue (`/api/v1/messages`).
+    pub(crate) outbound: Arc<dyn OutboundQueue>,
+    /// The send API's idempotency keys.
+    pub(crate) idempotency: Arc<dyn IdempotencyStore>,
+    /// The conversation history.
+    pub(crate) messages: Arc<dyn MessageStore>,
+    /// Rung after a send is committed, so this instance's send worker starts it at once.
+    pub(crate) send_wake: Wake,
+    /// Where the send worker announces outcomes to requests waiting on `Prefer: wait`.
+    pub(crate) send_outcomes: SendOutcomes,
 }

@@ -7,6 +7,7 @@ mod api_json;
 mod deliveries;
 mod health;
 mod json_fields;
+mod messages;
 mod webhooks;
 
 use actix_web::web::{self, ServiceConfig};
@@ -32,6 +33,9 @@ pub(crate) fn configure(config: &mut ServiceConfig) {
                 .patch(accounts::update)
                 .delete(accounts::delete),
         )
+        .service(web::resource("/api/v1/accounts/{id}/messages").get(messages::list))
+        .service(web::resource("/api/v1/messages/send").post(messages::send))
+        .service(web::resource("/api/v1/messages/{message_id}/status").get(messages::status))
         .service(web::resource("/api/v1/deliveries").get(deliveries::list))
         // Registered before `{id}`: actix matches resources in order, and `recover` would
         // otherwise be taken for an id (and answer `405` to its `POST`).

@@ -3,7 +3,9 @@
 //! one database share the work safely.
 
 pub mod deliveries;
+mod outcomes;
 mod pump;
 mod wake;
 
+pub use outcomes::{OutcomeWaiter, SendOutcomes};
 pub use wake::Wake;
