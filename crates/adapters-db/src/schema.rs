@@ -15,6 +15,7 @@ diesel::table! {
         send_rate_per_second -> Integer,
         created_at -> BigInt,
         updated_at -> BigInt,
+        next_send_at_us -> BigInt,
     }
 }
 

@@ -12,6 +12,7 @@ mod idempotency;
 mod ingest;
 mod messages;
 mod outbound;
+mod pacing;
 mod rules;
 
 pub(crate) use group_commit::GroupQueue;

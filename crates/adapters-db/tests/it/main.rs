@@ -17,4 +17,5 @@ mod idempotency;
 mod messages;
 mod migrations;
 mod outbound;
+mod pacing;
 mod rules;

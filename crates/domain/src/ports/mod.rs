@@ -16,6 +16,7 @@ mod idempotency;
 mod instagram;
 mod messages;
 mod outbound;
+mod pacing;
 mod rules;
 
 pub use accounts::{AccountStore, AccountStoreError};
@@ -29,6 +30,7 @@ pub use idempotency::IdempotencyStore;
 pub use instagram::{InstagramClient, InstagramError, Profile, SentMessage};
 pub use messages::MessageStore;
 pub use outbound::{OutboundQueue, OutboundQueueError};
+pub use pacing::SendPacing;
 pub use rules::{ReplyRuleStore, RuleStoreError};
 
 /// A boxed error from an adapter's driver, kept as the `source` of a typed error.
