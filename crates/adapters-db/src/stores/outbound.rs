@@ -255,6 +255,45 @@ impl Database {
         })
     }
 
+    async fn postpone(
+        &self,
+        id: &str,
+        attempt: u32,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Guarded<()>, DbError> {
+        let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
+        with_tx!(self, |conn| {
+            let updated = diesel::update(
+                outbound_messages::table
+                    .find(id)
+                    .filter(outbound_messages::status.eq(OutboundStatus::Sending.as_str()))
+                    .filter(outbound_messages::attempts.eq(attempt)),
+            )
+            .set((
+                outbound_messages::status.eq(OutboundStatus::Pending.as_str()),
+                outbound_messages::attempts.eq(attempt.saturating_sub(1).max(0)),
+                outbound_messages::due_at.eq(Some(until.as_millis())),
+                outbound_messages::updated_at.eq(now.as_millis()),
+            ))
+            .execute(conn)
+            .await?;
+            if updated > 0 {
+                return Ok(Guarded::Done(()));
+            }
+            let exists: i64 = outbound_messages::table
+                .find(id)
+                .count()
+                .get_result(conn)
+                .await?;
+            Ok(if exists == 0 {
+                Guarded::NotFound
+            } else {
+                Guarded::ClaimLost
+            })
+        })
+    }
+
     async fn load_outbound(&self, id: &str) -> Result<Option<OutboundRow>, DbError> {
         let row = with_conn!(self, |conn| outbound_messages::table
             .find(id)
@@ -306,6 +345,24 @@ impl OutboundQueue for Database {
             .map_err(queue_error)?
         {
             Guarded::Done(row) => OutboundMessage::try_from(row).map_err(queue_error),
+            Guarded::NotFound => Err(OutboundQueueError::NotFound),
+            Guarded::ClaimLost => Err(OutboundQueueError::ClaimLost),
+        }
+    }
+
+    async fn postpone_outbound(
+        &self,
+        id: &MessageId,
+        attempt: u32,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), OutboundQueueError> {
+        match self
+            .postpone(id.as_str(), attempt, until, now)
+            .await
+            .map_err(queue_error)?
+        {
+            Guarded::Done(()) => Ok(()),
             Guarded::NotFound => Err(OutboundQueueError::NotFound),
             Guarded::ClaimLost => Err(OutboundQueueError::ClaimLost),
         }

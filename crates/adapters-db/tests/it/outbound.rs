@@ -23,6 +23,7 @@ backend_tests!(
     retries_and_failures_are_recorded,
     stale_results_and_unknown_ids_are_refused,
     concurrent_claims_never_share_a_message,
+    a_postponed_message_is_pending_again_without_the_attempt,
 );
 
 fn ms(millis: i64) -> Timestamp {
@@ -247,4 +248,50 @@ async fn concurrent_claims_never_share_a_message(test: TestDb) {
     let unique: HashSet<MessageId> = all.iter().cloned().collect();
     assert_eq!(all.len(), unique.len(), "a message was claimed twice");
     assert_eq!(unique, queued);
+}
+
+async fn a_postponed_message_is_pending_again_without_the_attempt(test: TestDb) {
+    let account = stored_account(&test.db, "1").await;
+    let message = outbound(&account, "5", 1_000);
+    test.db.enqueue_outbound(&message).await.unwrap();
+    let claimed = test
+        .db
+        .claim_due_outbound(ms(1_000), 1, LEASE, &[])
+        .await
+        .unwrap();
+    assert_eq!(claimed[0].attempts, 1);
+
+    test.db
+        .postpone_outbound(&message.id, 1, ms(9_000), ms(1_100))
+        .await
+        .unwrap();
+    let stored = test.db.outbound(&message.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, OutboundStatus::Pending);
+    assert_eq!(stored.attempts, 0, "the postponed attempt does not count");
+    assert_eq!(stored.due_at, Some(ms(9_000)));
+    assert!(
+        test.db
+            .claim_due_outbound(ms(8_999), 1, LEASE, &[])
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due before the time given"
+    );
+    let error = test
+        .db
+        .postpone_outbound(&message.id, 1, ms(9_000), ms(1_200))
+        .await;
+    assert!(
+        matches!(error, Err(OutboundQueueError::ClaimLost)),
+        "{error:?}"
+    );
+    let unknown = MessageId::from_entropy([9; domain::id::ID_SUFFIX_LEN]);
+    let error = test
+        .db
+        .postpone_outbound(&unknown, 1, ms(9_000), ms(1_200))
+        .await;
+    assert!(
+        matches!(error, Err(OutboundQueueError::NotFound)),
+        "{error:?}"
+    );
 }

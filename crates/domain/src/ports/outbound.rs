@@ -64,6 +64,20 @@ pub trait OutboundQueue: Send + Sync {
         now: Timestamp,
     ) -> Result<OutboundMessage, OutboundQueueError>;
 
+    /// Hands a claimed message back untried: `pending`, due at `until`, its claim's attempt not
+    /// counted (the worker could not make it in time, e.g. its account's send pace is held).
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when the message does not exist, and `ClaimLost` when it is no
+    /// longer `sending` with `attempts == attempt` (nothing is written then).
+    async fn postpone_outbound(
+        &self,
+        id: &MessageId,
+        attempt: u32,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), OutboundQueueError>;
+
     /// The outbound message with this id.
     ///
     /// # Errors
