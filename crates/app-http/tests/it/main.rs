@@ -22,6 +22,8 @@ mod deliveries_api;
 mod errors;
 mod health;
 mod helpers;
+mod history_api;
+mod send_api;
 mod webhook_dedupe;
 mod webhook_fixtures;
 mod webhook_support;
