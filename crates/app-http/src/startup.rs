@@ -10,6 +10,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use adapters_crm::HttpCrmNotifier;
 use adapters_db::Database;
+use adapters_instagram::GraphClient;
 use anyhow::Context;
 use domain::ports::{ApiKeyStore, Clock, CredentialCipher};
 use tokio::sync::watch;
@@ -28,7 +29,9 @@ use crate::telemetry;
 use crate::webhook_auth::WebhookAuth;
 use crate::webhook_url::destination_policy;
 use crate::workers::deliveries::{DeliveryMetrics, DeliveryPorts, DeliveryWorker};
+use crate::workers::sends::{SendMetrics, SendPorts, SendReporting, SendWorker};
 use crate::workers::{SendOutcomes, Wake};
+use crate::workers::{WorkerMetrics, Workers};
 
 /// After a shutdown signal, in-flight requests get this long to finish (contract §4).
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
@@ -39,8 +42,8 @@ pub struct Application {
     address: SocketAddr,
     state: web::Data<AppState>,
     webhook_counters: Arc<WebhookCounters>,
-    delivery_worker: DeliveryWorker,
-    delivery_metrics: Arc<DeliveryMetrics>,
+    workers: Workers,
+    metrics: WorkerMetrics,
 }
 
 impl Application {
@@ -83,22 +86,21 @@ impl Application {
         let cipher: Arc<dyn CredentialCipher> = Arc::new(cipher);
         let webhook_counters = Arc::new(WebhookCounters::default());
         let delivery_wake = Wake::new();
-        let delivery_metrics = Arc::new(DeliveryMetrics::default());
-        let notifier =
-            HttpCrmNotifier::new(config.crm.http_timeout, destination_policy(&config.crm))
-                .context("could not set up the crm http client")?;
-        let delivery_worker = DeliveryWorker::new(
-            DeliveryPorts {
-                queue: database.clone(),
-                accounts: database.clone(),
-                cipher: cipher.clone(),
-                notifier: Arc::new(notifier),
-                clock: clock.clone(),
+        let send_wake = Wake::new();
+        let send_outcomes = SendOutcomes::new();
+        let metrics = WorkerMetrics::default();
+        let workers = build_workers(
+            &config,
+            &database,
+            &cipher,
+            &clock,
+            WorkerSignals {
+                delivery_wake: delivery_wake.clone(),
+                send_wake: send_wake.clone(),
+                send_outcomes: send_outcomes.clone(),
             },
-            &config.crm,
-            delivery_wake.clone(),
-            delivery_metrics.clone(),
-        );
+            &metrics,
+        )?;
         let state = AppState {
             health: database.clone(),
             accounts: database.clone(),
@@ -115,8 +117,8 @@ impl Application {
             outbound: database.clone(),
             idempotency: database.clone(),
             messages: database.clone(),
-            send_wake: Wake::new(),
-            send_outcomes: SendOutcomes::new(),
+            send_wake,
+            send_outcomes,
             auth: Authenticator::new(database, clock.clone(), config.environment),
             cipher,
             clock,
@@ -127,8 +129,8 @@ impl Application {
             address,
             state: web::Data::new(state),
             webhook_counters,
-            delivery_worker,
-            delivery_metrics,
+            workers,
+            metrics,
         })
     }
 
@@ -150,7 +152,12 @@ impl Application {
 
     /// What the delivery worker has done so far, shared with the running service.
     pub fn delivery_metrics(&self) -> Arc<DeliveryMetrics> {
-        Arc::clone(&self.delivery_metrics)
+        Arc::clone(&self.metrics.deliveries)
+    }
+
+    /// What the send worker has done so far, shared with the running service.
+    pub fn send_metrics(&self) -> Arc<SendMetrics> {
+        Arc::clone(&self.metrics.sends)
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting connections and lets in-flight
@@ -181,8 +188,8 @@ impl Application {
             shutdown.await;
             on_shutdown.send_replace(true);
         });
-        let worker = tokio::spawn(
-            self.delivery_worker
+        let workers = tokio::spawn(
+            self.workers
                 .run(stopped.clone(), Duration::from_secs(SHUTDOWN_TIMEOUT_SECS)),
         );
         // Not waited for at shutdown: it holds no work that must finish.
@@ -216,8 +223,8 @@ impl Application {
         // The server stops on the shared signal; if it failed instead, the worker still has to
         // be stopped. It drains within the same limit.
         stop.send_replace(true);
-        if let Err(error) = worker.await {
-            tracing::error!(error = %error, "the delivery worker panicked");
+        if let Err(error) = workers.await {
+            tracing::error!(error = %error, "a background worker panicked");
         }
         served?;
         tracing::info!("stopped");
@@ -286,6 +293,63 @@ async fn prepare_data(
         );
     }
     Ok(())
+}
+
+/// The doorbells and registries the workers share with the request handlers.
+struct WorkerSignals {
+    delivery_wake: Wake,
+    send_wake: Wake,
+    send_outcomes: SendOutcomes,
+}
+
+/// The background workers over `database`, with their HTTP clients.
+fn build_workers(
+    config: &Config,
+    database: &Arc<Database>,
+    cipher: &Arc<dyn CredentialCipher>,
+    clock: &Arc<dyn Clock>,
+    signals: WorkerSignals,
+    metrics: &WorkerMetrics,
+) -> anyhow::Result<Workers> {
+    let notifier = HttpCrmNotifier::new(config.crm.http_timeout, destination_policy(&config.crm))
+        .context("could not set up the crm http client")?;
+    let graph = GraphClient::new(
+        config.instagram.graph_api_base_url.as_str(),
+        &config.instagram.graph_api_version,
+        config.instagram.http_timeout,
+    )
+    .context("could not set up the graph api client")?;
+    let deliveries = DeliveryWorker::new(
+        DeliveryPorts {
+            queue: database.clone(),
+            accounts: database.clone(),
+            cipher: cipher.clone(),
+            notifier: Arc::new(notifier),
+            clock: clock.clone(),
+        },
+        &config.crm,
+        signals.delivery_wake.clone(),
+        metrics.deliveries.clone(),
+    );
+    let sends = SendWorker::new(
+        SendPorts {
+            queue: database.clone(),
+            accounts: database.clone(),
+            cipher: cipher.clone(),
+            instagram: Arc::new(graph),
+            pacing: database.clone(),
+            clock: clock.clone(),
+        },
+        SendReporting {
+            metrics: metrics.sends.clone(),
+            outcomes: signals.send_outcomes,
+            delivery_wake: signals.delivery_wake,
+        },
+        config.instagram.send_retry_schedule.clone(),
+        config.instagram.http_timeout,
+        signals.send_wake,
+    );
+    Ok(Workers { deliveries, sends })
 }
 
 fn connect(config: &DatabaseConfig) -> anyhow::Result<Database> {

@@ -134,10 +134,8 @@ impl<J: Job> Pump<J> {
             tasks = tasks.len(),
             "worker stopping: finishing the work under way"
         );
-        let drained = tokio::time::timeout(drain, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await;
+        let drained =
+            tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} }).await;
         if drained.is_err() {
             tracing::warn!(
                 worker = J::NAME,
@@ -294,6 +292,9 @@ mod tests {
         let settings = PumpSettings::new(128, 16, Duration::from_secs(1));
         assert_eq!((settings.batch, settings.turns_ahead()), (64, 4));
         let small = PumpSettings::new(4, 16, Duration::from_secs(1));
-        assert_eq!((small.batch, small.per_account, small.turns_ahead()), (4, 4, 1));
+        assert_eq!(
+            (small.batch, small.per_account, small.turns_ahead()),
+            (4, 4, 1)
+        );
     }
 }

@@ -25,6 +25,8 @@ pub(crate) struct TestApp {
     pub(crate) webhook_counters: std::sync::Arc<app_http::ingest::WebhookCounters>,
     /// The delivery worker's metrics of the running service.
     pub(crate) delivery_metrics: std::sync::Arc<app_http::workers::deliveries::DeliveryMetrics>,
+    /// The send worker's metrics of the running service.
+    pub(crate) send_metrics: std::sync::Arc<app_http::workers::sends::SendMetrics>,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -41,6 +43,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let webhook_counters = app.webhook_counters();
         let delivery_metrics = app.delivery_metrics();
+        let send_metrics = app.send_metrics();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -49,6 +52,7 @@ impl TestApp {
             address,
             webhook_counters,
             delivery_metrics,
+            send_metrics,
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),
             server: Some(server),

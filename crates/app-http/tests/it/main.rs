@@ -24,6 +24,7 @@ mod health;
 mod helpers;
 mod history_api;
 mod send_api;
+mod send_worker;
 mod webhook_dedupe;
 mod webhook_fixtures;
 mod webhook_support;

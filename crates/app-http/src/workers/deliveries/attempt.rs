@@ -11,8 +11,7 @@ use domain::ports::{
 use domain::{Account, CrmDelivery, DeliveryAttempt, DeliveryNext, RetrySchedule, Timestamp};
 
 use super::metrics::{AttemptOutcome, DeliveryMetrics};
-use super::schedule;
-use crate::random;
+use crate::workers::retry;
 
 /// What every attempt needs; shared by the worker's tasks.
 pub(crate) struct AttemptContext {
@@ -83,11 +82,11 @@ pub(crate) async fn attempt(context: &AttemptContext, delivery: CrmDelivery, rec
     let next = if result.delivered() {
         DeliveryNext::Delivered
     } else {
-        schedule::after_failure(
+        retry::after_failure(
             &context.schedule,
             delivery.attempts,
             result.retry_after,
-            jitter(),
+            retry::jitter(),
             context.clock.now(),
         )
     };
@@ -176,12 +175,4 @@ async fn post(
         Err(error @ CrmAttemptError::Timeout) => AttemptResult::failed(format!("crm {error}")),
         Err(error) => AttemptResult::failed(error.to_string()),
     }
-}
-
-/// A number in `[0, 1)` for the retry jitter; 0 (no jitter) if the system generator fails, which
-/// only makes retries less spread.
-fn jitter() -> f64 {
-    random::bytes::<4>()
-        .map(|bytes| f64::from(u32::from_le_bytes(bytes)) / (f64::from(u32::MAX) + 1.0))
-        .unwrap_or(0.0)
 }

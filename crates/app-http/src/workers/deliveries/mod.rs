@@ -10,7 +10,6 @@
 
 mod attempt;
 mod metrics;
-mod schedule;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

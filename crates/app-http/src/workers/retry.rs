@@ -1,16 +1,37 @@
-//! When the next attempt of a delivery is due: `CRM_RETRY_SCHEDULE`, up to 10% jitter, and the
-//! CRM's `Retry-After` clamped between the scheduled delay and twice it (as Svix does). Pure, so
-//! every rule is unit-tested without a clock.
+//! When the next attempt is due after a failure: the schedule's delay (`CRM_RETRY_SCHEDULE`,
+//! `SEND_RETRY_SCHEDULE`) plus up to 10% jitter, and how each worker weighs a back-off the other
+//! side asked for. Pure, so every rule is unit-tested without a clock.
 
 use std::time::Duration;
 
 use domain::{DeliveryNext, RetrySchedule, Timestamp};
 
+use crate::random;
+
 /// Largest share of the scheduled delay added as jitter, so the retries of a burst that failed
 /// together do not all come back at the same instant.
 pub(crate) const MAX_JITTER: f64 = 0.10;
 
-/// What follows an attempt that did not deliver: a retry after the scheduled delay, or `Dead`
+/// The jittered delay before the attempt after `attempts_made`, or `None` when the schedule is
+/// used up. `jitter` is a random number in `[0, 1)`; it scales [`MAX_JITTER`].
+pub(crate) fn jittered_delay(
+    schedule: &RetrySchedule,
+    attempts_made: u32,
+    jitter: f64,
+) -> Option<Duration> {
+    let delay = schedule.delay_after(attempts_made)?;
+    Some(delay.saturating_add(delay.mul_f64(MAX_JITTER * jitter.clamp(0.0, 1.0))))
+}
+
+/// A number in `[0, 1)` for the retry jitter; 0 (no jitter) if the system generator fails, which
+/// only makes retries less spread.
+pub(crate) fn jitter() -> f64 {
+    random::bytes::<4>()
+        .map(|bytes| f64::from(u32::from_le_bytes(bytes)) / (f64::from(u32::MAX) + 1.0))
+        .unwrap_or(0.0)
+}
+
+/// What follows a CRM delivery attempt that did not deliver: a retry after the scheduled delay, or `Dead`
 /// when `attempts_made` used the schedule up.
 ///
 /// `jitter` is a random number in `[0, 1)`; it scales [`MAX_JITTER`]. A `Retry-After` the CRM
@@ -28,7 +49,7 @@ pub(crate) fn after_failure(
     };
     let wait = match retry_after {
         Some(asked) => asked.clamp(delay, delay.saturating_mul(2)),
-        None => delay.saturating_add(delay.mul_f64(MAX_JITTER * jitter.clamp(0.0, 1.0))),
+        None => jittered_delay(schedule, attempts_made, jitter).unwrap_or(delay),
     };
     DeliveryNext::RetryAt(now.plus(wait))
 }

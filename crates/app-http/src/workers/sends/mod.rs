@@ -1,0 +1,175 @@
+//! The send worker: claims pending DMs from the outbound queue and sends them through the Graph
+//! API, each account at its own pace, at most once toward Meta.
+//!
+//! It runs on the shared [`Pump`], like the delivery worker: woken when this instance queues a
+//! send, polling every second for retries coming due and other instances' work. The account's
+//! pace (`SendPacing`, default 100 sends/s, per account) is kept in the database, so it holds
+//! across instances; Meta's throttling holds that account back and no other.
+
+mod attempt;
+mod classify;
+mod metrics;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use domain::ports::{
+    AccountStore, Clock, CredentialCipher, InstagramClient, OutboundQueue, SendPacing,
+};
+use domain::{AccountId, OutboundMessage, RetrySchedule};
+use tokio::sync::watch;
+
+pub use metrics::{SendMetrics, SendMetricsSnapshot};
+
+use self::attempt::{MAX_PACE_WAIT, SendContext, Sender};
+use super::pump::{Job, Pump, PumpSettings, Task};
+use super::{SendOutcomes, Wake};
+
+/// Most sends one instance has claimed and not finished.
+const SEND_CONCURRENCY: usize = 64;
+/// Most Graph API calls at once for one account (its pace spaces them anyway).
+const SEND_CONCURRENCY_PER_ACCOUNT: usize = 16;
+/// How often the worker looks for sends nobody rang for (retries coming due).
+const SEND_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// Part of a lease left for writing a send's outcome after the call's own timeout, with the
+/// tries `attempt.rs` makes when the database fails.
+const RECORD_MARGIN: Duration = Duration::from_secs(10);
+
+/// The ports the worker drives.
+pub(crate) struct SendPorts {
+    pub(crate) queue: Arc<dyn OutboundQueue>,
+    pub(crate) accounts: Arc<dyn AccountStore>,
+    pub(crate) cipher: Arc<dyn CredentialCipher>,
+    pub(crate) instagram: Arc<dyn InstagramClient>,
+    pub(crate) pacing: Arc<dyn SendPacing>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+/// Where the worker reports: metrics, `Prefer: wait` requests and the delivery worker.
+pub(crate) struct SendReporting {
+    pub(crate) metrics: Arc<SendMetrics>,
+    pub(crate) outcomes: SendOutcomes,
+    pub(crate) delivery_wake: Wake,
+}
+
+/// The send worker of one instance.
+pub(crate) struct SendWorker(Pump<SendJob>);
+
+impl SendWorker {
+    /// A worker over `ports`, woken by `wake`, retrying on `schedule`, each Graph call bounded
+    /// by `http_timeout`.
+    pub(crate) fn new(
+        ports: SendPorts,
+        reporting: SendReporting,
+        schedule: RetrySchedule,
+        http_timeout: Duration,
+        wake: Wake,
+    ) -> Self {
+        let settings = PumpSettings::new(
+            SEND_CONCURRENCY,
+            SEND_CONCURRENCY_PER_ACCOUNT,
+            SEND_POLL_INTERVAL,
+        );
+        let job = SendJob {
+            context: Arc::new(SendContext {
+                queue: ports.queue,
+                accounts: Arc::clone(&ports.accounts),
+                cipher: ports.cipher,
+                instagram: ports.instagram,
+                pacing: ports.pacing,
+                clock: ports.clock,
+                schedule,
+                metrics: reporting.metrics,
+                outcomes: reporting.outcomes,
+                delivery_wake: reporting.delivery_wake,
+            }),
+            accounts: ports.accounts,
+            lease: lease(http_timeout, &settings),
+        };
+        Self(Pump::new(job, wake, settings))
+    }
+
+    /// Sends until `stop` turns true, then lets the calls under way finish, for at most `drain`.
+    pub(crate) async fn run(self, stop: watch::Receiver<bool>, drain: Duration) {
+        self.0.run(stop, drain).await;
+    }
+}
+
+/// How long a send claim holds: the wait for the account's turn ([`PumpSettings::turns_ahead`]
+/// calls), for its pace ([`MAX_PACE_WAIT`]), its own call and [`RECORD_MARGIN`]. While it holds,
+/// no other worker can start the same send: the claim is what keeps sends at most once.
+fn lease(http_timeout: Duration, settings: &PumpSettings) -> Duration {
+    http_timeout
+        .saturating_mul(settings.turns_ahead().saturating_add(1))
+        .saturating_add(MAX_PACE_WAIT)
+        .saturating_add(RECORD_MARGIN)
+}
+
+/// Claims sends and makes their Graph API calls.
+struct SendJob {
+    context: Arc<SendContext>,
+    accounts: Arc<dyn AccountStore>,
+    lease: Duration,
+}
+
+impl Job for SendJob {
+    type Item = OutboundMessage;
+
+    const NAME: &'static str = "send";
+
+    async fn claim(
+        &self,
+        limit: u32,
+        skip_accounts: Vec<AccountId>,
+    ) -> Result<Vec<OutboundMessage>, String> {
+        self.context
+            .queue
+            .claim_due_outbound(self.context.clock.now(), limit, self.lease, &skip_accounts)
+            .await
+            .map_err(|error| error.to_string())
+    }
+
+    fn account(item: &OutboundMessage) -> &AccountId {
+        &item.account_id
+    }
+
+    async fn tasks(&self, claimed: Vec<OutboundMessage>) -> Vec<(AccountId, Task)> {
+        let senders = self.senders(&claimed).await;
+        claimed
+            .into_iter()
+            .map(|message| {
+                let sender = senders
+                    .get(&message.account_id)
+                    .cloned()
+                    .unwrap_or(Sender::Unreadable);
+                let context = Arc::clone(&self.context);
+                let account = message.account_id.clone();
+                let task: Task = Box::pin(async move {
+                    attempt::send(&context, message, sender).await;
+                });
+                (account, task)
+            })
+            .collect()
+    }
+}
+
+impl SendJob {
+    /// The accounts of `claimed`, each read once.
+    async fn senders(&self, claimed: &[OutboundMessage]) -> HashMap<AccountId, Sender> {
+        let ids: HashSet<&AccountId> = claimed.iter().map(|m| &m.account_id).collect();
+        let mut found = HashMap::with_capacity(ids.len());
+        for id in ids {
+            let sender = match self.accounts.account(id).await {
+                Ok(Some(account)) => Sender::Account(Box::new(account)),
+                Ok(None) => Sender::Gone,
+                Err(error) => {
+                    tracing::warn!(account.id = %id, error = %error, "could not read the account of a send");
+                    Sender::Unreadable
+                }
+            };
+            found.insert(id.clone(), sender);
+        }
+        found
+    }
+}
