@@ -10,15 +10,15 @@ use std::time::Duration;
 use adapters_db::backend_tests;
 use adapters_db::testing::TestDb;
 use app_http::clock::SystemClock;
-use domain::ports::{Clock, MessageStore};
+use domain::ports::{Clock, MessageStore, OutboundQueue};
 use domain::{
     Account, Attachment, Direction, EventDetails, EventKind, InboundRecord, InstagramId,
-    InstagramMessageId, Message,
+    InstagramMessageId, Message, MessageId,
 };
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, production_config, seed_account};
-use crate::send_api::Api;
+use crate::helpers::{TestApp, seed_account};
+use crate::send_api::{Api, accepting_graph, send_config};
 
 backend_tests!(
     both_directions_are_listed_newest_first,
@@ -94,7 +94,8 @@ fn ids(entries: &[Value]) -> Vec<String> {
 }
 
 async fn both_directions_are_listed_newest_first(test: TestDb) {
-    let config = production_config(&test.url);
+    let graph = accepting_graph().await;
+    let config = send_config(&test, &graph);
     let account = seed_account(&test.db, &config, "17841400000000000", "token").await;
     let app = TestApp::spawn(config).await;
     let api = Api::new(&app, &test, Vec::new()).await;
@@ -123,15 +124,22 @@ async fn both_directions_are_listed_newest_first(test: TestDb) {
     reaction.occurred_at = hello.occurred_at.plus(Duration::from_secs(10));
     store(&test, reaction.clone()).await;
     let reply = api.send_text(&account, "alice", "Hi Alice!").await;
+    // Waited for until sent, so the entry's state is known.
     let photo = api
         .send(
             &json!({"account_id": account.id, "recipient_id": "bob",
                     "attachment": {"type": "image", "payload": {"url": "https://cdn.example/p.png"}}}),
-            &[],
+            &[("prefer", "wait=10")],
         )
         .await;
-    assert_eq!(photo.status, 202);
+    assert_eq!(photo.status, 200, "{}", photo.text);
     let photo = photo.json["message_id"].as_str().unwrap().to_owned();
+    let sent = test
+        .db
+        .outbound(&MessageId::parse(&photo).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
 
     let (entries, next) = page(&api, &format!("/api/v1/accounts/{}/messages", account.id)).await;
 
@@ -145,17 +153,15 @@ async fn both_directions_are_listed_newest_first(test: TestDb) {
             hello.id.to_string()
         ]
     );
-    let created =
-        |id: &str| entries.iter().find(|entry| entry["id"] == id).unwrap()["timestamp"].clone();
     assert_eq!(
         entries[0],
         json!({
             "id": photo, "direction": "outbound", "kind": "message", "participant_id": "bob",
             "sender_id": "17841400000000000", "recipient_id": "bob", "text": null,
             "attachments": [{"type": "image", "url": "https://cdn.example/p.png"}],
-            "instagram_message_id": null, "details": {}, "status": "pending",
-            "error_code": null, "error_message": null, "rule_id": null,
-            "timestamp": created(&photo),
+            "instagram_message_id": sent.instagram_message_id.as_ref().unwrap().as_str(),
+            "details": {}, "status": "sent", "error_code": null, "error_message": null,
+            "rule_id": null, "timestamp": sent.created_at.to_rfc3339(),
         })
     );
     assert_eq!(entries[1]["text"], "Hi Alice!");
@@ -181,7 +187,8 @@ async fn both_directions_are_listed_newest_first(test: TestDb) {
 }
 
 async fn pages_filter_by_participant_and_survive_new_messages(test: TestDb) {
-    let config = production_config(&test.url);
+    let graph = accepting_graph().await;
+    let config = send_config(&test, &graph);
     let account = seed_account(&test.db, &config, "1001", "token").await;
     let app = TestApp::spawn(config).await;
     let api = Api::new(&app, &test, Vec::new()).await;
@@ -246,7 +253,8 @@ async fn pages_filter_by_participant_and_survive_new_messages(test: TestDb) {
 }
 
 async fn the_history_is_scoped_and_checks_its_query(test: TestDb) {
-    let config = production_config(&test.url);
+    let graph = accepting_graph().await;
+    let config = send_config(&test, &graph);
     let mine = seed_account(&test.db, &config, "1001", "token").await;
     let theirs = seed_account(&test.db, &config, "1002", "token").await;
     let app = TestApp::spawn(config).await;
