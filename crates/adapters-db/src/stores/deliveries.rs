@@ -5,7 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use domain::ports::{DeliveryQueue, DeliveryQueueError, DeliveryWithAttempts, StoreError};
+use domain::ports::{
+    AttemptRecord, DeliveryQueue, DeliveryQueueError, DeliveryWithAttempts, StoreError,
+};
 use domain::{
     AccountId, CrmDelivery, CrmEventType, DeliveryAttempt, DeliveryFilter, DeliveryNext,
     DeliveryStatus, EventId, MessageId, Page, PageRequest, Timestamp,
@@ -133,6 +135,38 @@ impl TryFrom<AttemptRow> for DeliveryAttempt {
     }
 }
 
+/// The delivery columns one attempt's result sets.
+struct AttemptWrite {
+    status: DeliveryStatus,
+    due_at: Option<i64>,
+    delivered_at: Option<i64>,
+    error: Option<String>,
+}
+
+impl AttemptWrite {
+    fn new(attempt: &DeliveryAttempt, next: DeliveryNext, now: Timestamp) -> Self {
+        let (status, due_at, delivered_at) = match next {
+            DeliveryNext::Delivered => (DeliveryStatus::Delivered, None, Some(now.as_millis())),
+            DeliveryNext::RetryAt(at) => (DeliveryStatus::Pending, Some(at.as_millis()), None),
+            DeliveryNext::Dead => (DeliveryStatus::Failed, None, None),
+        };
+        Self {
+            status,
+            due_at,
+            delivered_at,
+            error: attempt.error.clone(),
+        }
+    }
+}
+
+fn guarded_result(guarded: Guarded<()>) -> Result<(), DeliveryQueueError> {
+    match guarded {
+        Guarded::Done(()) => Ok(()),
+        Guarded::NotFound => Err(DeliveryQueueError::NotFound),
+        Guarded::ClaimLost => Err(DeliveryQueueError::ClaimLost),
+    }
+}
+
 fn queue_error(error: DbError) -> DeliveryQueueError {
     DeliveryQueueError::Store(StoreError::from(error))
 }
@@ -158,54 +192,62 @@ impl Database {
         )
     }
 
-    async fn record_attempt(
+    /// Writes each record under its claim guard, all in one transaction.
+    async fn record_attempts(
         &self,
-        id: &EventId,
-        attempt: &DeliveryAttempt,
-        next: DeliveryNext,
+        records: &[AttemptRecord],
         now: Timestamp,
-    ) -> Result<Guarded<()>, DbError> {
-        let key = id.to_string();
-        let number = i32::try_from(attempt.number).unwrap_or(i32::MAX);
-        let (status, due_at, delivered_at) = match next {
-            DeliveryNext::Delivered => (DeliveryStatus::Delivered, None, Some(now.as_millis())),
-            DeliveryNext::RetryAt(at) => (DeliveryStatus::Pending, Some(at.as_millis()), None),
-            DeliveryNext::Dead => (DeliveryStatus::Failed, None, None),
-        };
-        let attempt_row = AttemptRow::new(id, attempt);
+    ) -> Result<Vec<Guarded<()>>, DbError> {
+        let rows: Vec<(String, i32, AttemptWrite, AttemptRow)> = records
+            .iter()
+            .map(|record| {
+                (
+                    record.id.to_string(),
+                    i32::try_from(record.attempt.number).unwrap_or(i32::MAX),
+                    AttemptWrite::new(&record.attempt, record.next, now),
+                    AttemptRow::new(&record.id, &record.attempt),
+                )
+            })
+            .collect();
+        let now = now.as_millis();
         with_tx!(self, |conn| {
-            let updated = diesel::update(
-                crm_deliveries::table
-                    .find(&key)
-                    .filter(crm_deliveries::status.eq(DeliveryStatus::Delivering.as_str()))
-                    .filter(crm_deliveries::attempts.eq(number)),
-            )
-            .set((
-                crm_deliveries::status.eq(status.as_str()),
-                crm_deliveries::due_at.eq(due_at),
-                crm_deliveries::last_error.eq(&attempt.error),
-                crm_deliveries::updated_at.eq(now.as_millis()),
-                crm_deliveries::delivered_at.eq(delivered_at),
-            ))
-            .execute(conn)
-            .await?;
-            if updated == 0 {
-                let exists: i64 = crm_deliveries::table
-                    .find(&key)
-                    .count()
-                    .get_result(conn)
-                    .await?;
-                return Ok(if exists == 0 {
-                    Guarded::NotFound
-                } else {
-                    Guarded::ClaimLost
-                });
-            }
-            diesel::insert_into(delivery_attempts::table)
-                .values(&attempt_row)
+            let mut outcomes = Vec::with_capacity(rows.len());
+            for (key, number, write, attempt_row) in &rows {
+                let updated = diesel::update(
+                    crm_deliveries::table
+                        .find(key)
+                        .filter(crm_deliveries::status.eq(DeliveryStatus::Delivering.as_str()))
+                        .filter(crm_deliveries::attempts.eq(*number)),
+                )
+                .set((
+                    crm_deliveries::status.eq(write.status.as_str()),
+                    crm_deliveries::due_at.eq(write.due_at),
+                    crm_deliveries::last_error.eq(&write.error),
+                    crm_deliveries::updated_at.eq(now),
+                    crm_deliveries::delivered_at.eq(write.delivered_at),
+                ))
                 .execute(conn)
                 .await?;
-            Ok(Guarded::Done(()))
+                if updated == 0 {
+                    let exists: i64 = crm_deliveries::table
+                        .find(key)
+                        .count()
+                        .get_result(conn)
+                        .await?;
+                    outcomes.push(if exists == 0 {
+                        Guarded::NotFound
+                    } else {
+                        Guarded::ClaimLost
+                    });
+                    continue;
+                }
+                diesel::insert_into(delivery_attempts::table)
+                    .values(attempt_row)
+                    .execute(conn)
+                    .await?;
+                outcomes.push(Guarded::Done(()));
+            }
+            Ok(outcomes)
         })
     }
 
@@ -365,15 +407,30 @@ impl DeliveryQueue for Database {
         next: DeliveryNext,
         now: Timestamp,
     ) -> Result<(), DeliveryQueueError> {
-        match self
-            .record_attempt(id, attempt, next, now)
+        let record = AttemptRecord {
+            id: id.clone(),
+            attempt: attempt.clone(),
+            next,
+        };
+        let mut outcomes = self
+            .record_attempts(std::slice::from_ref(&record), now)
             .await
-            .map_err(queue_error)?
-        {
-            Guarded::Done(()) => Ok(()),
-            Guarded::NotFound => Err(DeliveryQueueError::NotFound),
-            Guarded::ClaimLost => Err(DeliveryQueueError::ClaimLost),
-        }
+            .map_err(queue_error)?;
+        outcomes
+            .pop()
+            .map_or(Err(DeliveryQueueError::NotFound), guarded_result)
+    }
+
+    async fn record_delivery_attempts(
+        &self,
+        records: &[AttemptRecord],
+        now: Timestamp,
+    ) -> Result<Vec<Result<(), DeliveryQueueError>>, DeliveryQueueError> {
+        let outcomes = self
+            .record_attempts(records, now)
+            .await
+            .map_err(queue_error)?;
+        Ok(outcomes.into_iter().map(guarded_result).collect())
     }
 
     async fn delivery(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use adapters_db::backend_tests;
 use adapters_db::testing::TestDb;
-use domain::ports::{DeliveryQueue, DeliveryQueueError, MessageStore};
+use domain::ports::{AttemptRecord, DeliveryQueue, DeliveryQueueError, MessageStore};
 use domain::{
     CrmDelivery, DeliveryAttempt, DeliveryFilter, DeliveryNext, DeliveryStatus, EventId,
     InboundRecord, PageRequest, Timestamp,
@@ -20,6 +20,7 @@ backend_tests!(
     claims_take_due_deliveries_only,
     concurrent_claims_never_share_a_delivery,
     claims_leave_skipped_accounts_alone,
+    a_batch_of_results_is_written_each_under_its_guard,
     an_expired_claim_is_taken_over_and_the_old_result_discarded,
     attempts_move_deliveries_through_their_states,
     failed_deliveries_can_be_replayed_one_by_one,
@@ -135,6 +136,53 @@ async fn claims_leave_skipped_accounts_alone(test: TestDb) {
         .map(|d| d.id.clone())
         .collect();
     assert_eq!(ids, expected, "skipped accounts' work stays due");
+}
+
+async fn a_batch_of_results_is_written_each_under_its_guard(test: TestDb) {
+    let account = stored_account(&test.db, "1").await;
+    let queued = queue(&test, &account, 3, 1_000).await;
+    let claimed = test
+        .db
+        .claim_due_deliveries(ms(2_000), 10, LEASE, &[])
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    let unknown = EventId::from_entropy([3; domain::id::ID_SUFFIX_LEN]);
+    let record = |id: &EventId, number: u32, next: DeliveryNext| AttemptRecord {
+        id: id.clone(),
+        attempt: attempt(number, 2_000, Some(200), None),
+        next,
+    };
+    let records = [
+        record(&queued[0].id, 1, DeliveryNext::Delivered),
+        record(&queued[1].id, 7, DeliveryNext::Delivered),
+        record(&unknown, 1, DeliveryNext::Delivered),
+        record(&queued[2].id, 1, DeliveryNext::RetryAt(ms(9_000))),
+    ];
+
+    let outcomes = test
+        .db
+        .record_delivery_attempts(&records, ms(2_100))
+        .await
+        .unwrap();
+
+    assert!(outcomes[0].is_ok());
+    assert!(matches!(outcomes[1], Err(DeliveryQueueError::ClaimLost)));
+    assert!(matches!(outcomes[2], Err(DeliveryQueueError::NotFound)));
+    assert!(outcomes[3].is_ok());
+    let first = test.db.delivery(&queued[0].id).await.unwrap().unwrap();
+    assert_eq!(first.delivery.status, DeliveryStatus::Delivered);
+    assert_eq!(first.attempts.len(), 1);
+    let second = test.db.delivery(&queued[1].id).await.unwrap().unwrap();
+    assert_eq!(
+        second.delivery.status,
+        DeliveryStatus::Delivering,
+        "a lost claim writes nothing"
+    );
+    assert!(second.attempts.is_empty());
+    let third = test.db.delivery(&queued[2].id).await.unwrap().unwrap();
+    assert_eq!(third.delivery.status, DeliveryStatus::Pending);
+    assert_eq!(third.delivery.due_at, Some(ms(9_000)));
 }
 
 async fn concurrent_claims_never_share_a_delivery(test: TestDb) {

@@ -37,6 +37,17 @@ pub struct DeliveryWithAttempts {
     pub attempts: Vec<DeliveryAttempt>,
 }
 
+/// One attempt's result, as [`DeliveryQueue::record_delivery_attempts`] takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    /// The delivery.
+    pub id: EventId,
+    /// The attempt made.
+    pub attempt: DeliveryAttempt,
+    /// What happens next.
+    pub next: DeliveryNext,
+}
+
 /// Work queue of CRM deliveries, safe with several service instances on one database.
 #[async_trait]
 pub trait DeliveryQueue: Send + Sync {
@@ -69,6 +80,18 @@ pub trait DeliveryQueue: Send + Sync {
         next: DeliveryNext,
         now: Timestamp,
     ) -> Result<(), DeliveryQueueError>;
+
+    /// Records several attempts' results in one transaction, each exactly as
+    /// [`DeliveryQueue::record_delivery_attempt`] would; one result per record, in order.
+    ///
+    /// # Errors
+    /// Per record: `NotFound` and `ClaimLost` as for one attempt (the others are still
+    /// written). The whole call fails with `Store` for backend failures, and nothing is written.
+    async fn record_delivery_attempts(
+        &self,
+        records: &[AttemptRecord],
+        now: Timestamp,
+    ) -> Result<Vec<Result<(), DeliveryQueueError>>, DeliveryQueueError>;
 
     /// A delivery with its attempts.
     ///

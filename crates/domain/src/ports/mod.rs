@@ -24,7 +24,7 @@ pub use api_keys::ApiKeyStore;
 pub use cipher::{CipherError, CredentialCipher};
 pub use clock::Clock;
 pub use crm::{CrmAttemptError, CrmNotifier, CrmRequest, CrmResponse};
-pub use deliveries::{DeliveryQueue, DeliveryQueueError, DeliveryWithAttempts};
+pub use deliveries::{AttemptRecord, DeliveryQueue, DeliveryQueueError, DeliveryWithAttempts};
 pub use health::HealthCheck;
 pub use idempotency::IdempotencyStore;
 pub use instagram::{InstagramClient, InstagramError, Profile, SentMessage};

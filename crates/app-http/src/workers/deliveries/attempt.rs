@@ -5,17 +5,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use domain::ports::{
-    Clock, CredentialCipher, CrmAttemptError, CrmNotifier, CrmRequest, CrmResponse, DeliveryQueue,
+    AttemptRecord, Clock, CredentialCipher, CrmAttemptError, CrmNotifier, CrmRequest, CrmResponse,
     DeliveryQueueError,
 };
 use domain::{Account, CrmDelivery, DeliveryAttempt, DeliveryNext, RetrySchedule, Timestamp};
 
 use super::metrics::{AttemptOutcome, DeliveryMetrics};
+use super::recorder::Recorder;
 use crate::workers::retry;
 
 /// What every attempt needs; shared by the worker's tasks.
 pub(crate) struct AttemptContext {
-    pub(crate) queue: Arc<dyn DeliveryQueue>,
+    pub(crate) recorder: Recorder,
     pub(crate) cipher: Arc<dyn CredentialCipher>,
     pub(crate) notifier: Arc<dyn CrmNotifier>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -98,11 +99,15 @@ pub(crate) async fn attempt(context: &AttemptContext, delivery: CrmDelivery, rec
         error: result.error.clone(),
         response_excerpt: result.excerpt,
     };
-    let outcome = match context
-        .queue
-        .record_delivery_attempt(&delivery.id, &record, next, context.clock.now())
-        .await
-    {
+    let written = context
+        .recorder
+        .record(AttemptRecord {
+            id: delivery.id.clone(),
+            attempt: record,
+            next,
+        })
+        .await;
+    let outcome = match written {
         Ok(()) => match next {
             DeliveryNext::Delivered => AttemptOutcome::Delivered,
             DeliveryNext::RetryAt(at) => {

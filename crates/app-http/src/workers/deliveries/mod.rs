@@ -10,6 +10,7 @@
 
 mod attempt;
 mod metrics;
+mod recorder;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use tokio::sync::watch;
 pub use metrics::{DeliveryMetrics, DeliveryMetricsSnapshot, LATENCY_BUCKETS_MS};
 
 use self::attempt::{AttemptContext, Recipient};
+use self::recorder::{Recorder, RecorderLoop};
 use super::Wake;
 use super::pump::{Job, Pump, PumpSettings, Task};
 use crate::config::CrmConfig;
@@ -39,7 +41,10 @@ pub(crate) struct DeliveryPorts {
 }
 
 /// The delivery worker of one instance.
-pub(crate) struct DeliveryWorker(Pump<DeliveryJob>);
+pub(crate) struct DeliveryWorker {
+    pump: Pump<DeliveryJob>,
+    recorder: RecorderLoop,
+}
 
 impl DeliveryWorker {
     /// A worker over `ports`, woken by `wake`, paced and retrying as `crm` says, counting into
@@ -55,9 +60,12 @@ impl DeliveryWorker {
             crm.delivery_concurrency_per_account,
             crm.delivery_poll_interval,
         );
+        let (recorder, recorder_loop) =
+            Recorder::new(Arc::clone(&ports.queue), Arc::clone(&ports.clock));
         let job = DeliveryJob {
+            queue: ports.queue,
             context: Arc::new(AttemptContext {
-                queue: ports.queue,
+                recorder,
                 cipher: ports.cipher,
                 notifier: ports.notifier,
                 clock: ports.clock,
@@ -67,13 +75,17 @@ impl DeliveryWorker {
             accounts: ports.accounts,
             lease: lease(crm.http_timeout, &settings),
         };
-        Self(Pump::new(job, wake, settings))
+        Self {
+            pump: Pump::new(job, wake, settings),
+            recorder: recorder_loop,
+        }
     }
 
     /// Delivers until `stop` turns true, then lets the attempts under way finish, for at most
-    /// `drain`.
+    /// `drain`. The results of finished attempts are written before this returns.
     pub(crate) async fn run(self, stop: watch::Receiver<bool>, drain: Duration) {
-        self.0.run(stop, drain).await;
+        // The recorder ends once the pump, which holds every `Recorder`, is done.
+        tokio::join!(self.pump.run(stop, drain), self.recorder.run());
     }
 }
 
@@ -91,6 +103,7 @@ fn lease(http_timeout: Duration, settings: &PumpSettings) -> Duration {
 
 /// Claims deliveries and makes their attempts.
 struct DeliveryJob {
+    queue: Arc<dyn DeliveryQueue>,
     context: Arc<AttemptContext>,
     accounts: Arc<dyn AccountStore>,
     lease: Duration,
@@ -106,8 +119,7 @@ impl Job for DeliveryJob {
         limit: u32,
         skip_accounts: Vec<AccountId>,
     ) -> Result<Vec<CrmDelivery>, String> {
-        self.context
-            .queue
+        self.queue
             .claim_due_deliveries(self.context.clock.now(), limit, self.lease, &skip_accounts)
             .await
             .map_err(|error| error.to_string())
