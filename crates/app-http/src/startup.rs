@@ -12,9 +12,10 @@ use adapters_crm::HttpCrmNotifier;
 use adapters_db::Database;
 use adapters_instagram::GraphClient;
 use anyhow::Context;
-use domain::ports::{ApiKeyStore, Clock, CredentialCipher};
+use domain::ports::{AccountStore, ApiKeyStore, Clock, CredentialCipher};
 use tokio::sync::watch;
 
+use crate::accounts::{CachedAccounts, LOOKUP_TTL};
 use crate::auth::Authenticator;
 use crate::bootstrap::{self, BootstrapOutcome};
 use crate::clock::SystemClock;
@@ -101,12 +102,15 @@ impl Application {
             },
             &metrics,
         )?;
+        // Handlers and ingest share one cache, so this instance's account writes are seen at once.
+        let accounts: Arc<dyn AccountStore> =
+            Arc::new(CachedAccounts::new(database.clone(), LOOKUP_TTL));
         let state = AppState {
             health: database.clone(),
-            accounts: database.clone(),
+            accounts: accounts.clone(),
             webhook_auth: WebhookAuth::new(&config.instagram, config.environment),
             ingest: Ingest::new(
-                database.clone(),
+                accounts,
                 database.clone(),
                 clock.clone(),
                 webhook_counters.clone(),

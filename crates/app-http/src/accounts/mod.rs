@@ -2,6 +2,7 @@
 //! already parsed into domain types goes in, credentials are sealed for the account they belong
 //! to, the CRM URL's destination is checked, and the store is called once.
 
+mod cache;
 mod create;
 mod secrets;
 mod update;
@@ -11,6 +12,7 @@ use domain::ports::{AccountStoreError, CipherError};
 use crate::random::RandomUnavailable;
 use crate::webhook_url::DestinationError;
 
+pub use cache::{CachedAccounts, LOOKUP_TTL};
 pub use create::{CreatedAccount, NewAccount, create};
 pub use secrets::{
     ACCESS_TOKEN_MAX_LEN, WEBHOOK_SECRET_MAX_LEN, WEBHOOK_SECRET_MIN_LEN, parse_access_token,

@@ -10,6 +10,7 @@
 )]
 
 mod accounts;
+mod accounts_cache;
 mod accounts_write;
 mod api_keys_cli;
 mod auth;
