@@ -12,7 +12,8 @@ pub struct InboundRecord {
     pub message: Message,
     /// The CRM delivery it causes, when its account has a CRM URL.
     pub delivery: Option<CrmDelivery>,
-    /// The auto-reply it causes, when a rule matched.
+    /// The auto-reply it causes, when a rule matched; written only if the rule's cooldown for
+    /// the recipient allows it (see `MessageStore::ingest`).
     pub auto_reply: Option<OutboundMessage>,
 }
 

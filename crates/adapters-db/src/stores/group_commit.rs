@@ -15,6 +15,7 @@ use domain::IngestResult;
 use domain::ports::StoreError;
 use tokio::sync::{Semaphore, oneshot};
 
+use super::cooldowns::admit_replies;
 use super::ingest::{INSERT_CHUNK, IngestRows, chunked};
 use crate::Database;
 use crate::error::DbError;
@@ -166,7 +167,8 @@ fn commit_group(
             let plan = member.plan(&existing);
             existing.extend(member.stored_keys(&plan.results));
             insert_all!(conn, messages::table, plan.messages);
-            insert_all!(conn, outbound_messages::table, plan.sends);
+            let sends = admit_replies!(conn, plan.sends,);
+            insert_all!(conn, outbound_messages::table, sends);
             insert_all!(conn, crm_deliveries::table, plan.deliveries);
             results.push(plan.results);
         }

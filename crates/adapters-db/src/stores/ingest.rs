@@ -18,6 +18,7 @@ use domain::ports::StoreError;
 use domain::{InboundRecord, IngestResult};
 
 use super::batch::BatchInsert;
+use super::cooldowns::admit_replies;
 use super::cte::{With2, With3};
 use super::deliveries::DeliveryRow;
 use super::messages::MessageRow;
@@ -236,10 +237,12 @@ impl Database {
             mut sends,
             mut deliveries,
         } = plan;
-        let (Some(message), true, true) = (
+        // An auto-reply waits on its rule's cooldown (`cooldowns.rs`): a transaction's work.
+        let (Some(message), true, true, true) = (
             messages.pop(),
             messages.is_empty(),
             sends.len() + deliveries.len() <= 2,
+            sends.iter().all(|send| send.reply_key().is_none()),
         ) else {
             return Ok(None);
         };
@@ -326,10 +329,11 @@ impl Database {
                 }
             }
             let plan = rows.plan(&existing);
+            let sends = admit_replies!(conn, plan.sends, .await);
             for chunk in chunked(plan.messages) {
                 conn.insert_batch(chunk).await?;
             }
-            for chunk in chunked(plan.sends) {
+            for chunk in chunked(sends) {
                 conn.insert_batch(chunk).await?;
             }
             for chunk in chunked(plan.deliveries) {

@@ -5,6 +5,7 @@ mod api_keys;
 mod batch;
 mod claim;
 mod conversation;
+mod cooldowns;
 mod cte;
 mod deliveries;
 mod group_commit;

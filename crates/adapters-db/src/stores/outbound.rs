@@ -12,6 +12,7 @@ use domain::{
 };
 
 use super::claim::{Guarded, claim_due_rows};
+use super::cooldowns::ReplyKey;
 use super::deliveries::DeliveryRow;
 use crate::Database;
 use crate::error::{DbError, corrupt};
@@ -115,6 +116,19 @@ impl TryFrom<OutboundRow> for OutboundMessage {
             due_at: row.due_at.map(Timestamp::from_millis),
             created_at: Timestamp::from_millis(row.created_at),
             updated_at: Timestamp::from_millis(row.updated_at),
+        })
+    }
+}
+
+impl OutboundRow {
+    /// What the ingest transaction's cooldown check needs of an auto-reply; `None` for a send
+    /// no rule queued.
+    pub(super) fn reply_key(&self) -> Option<ReplyKey<'_>> {
+        Some(ReplyKey {
+            rule_id: self.rule_id.as_deref()?,
+            account_id: &self.account_id,
+            sender_id: &self.recipient_id,
+            at: self.created_at,
         })
     }
 }

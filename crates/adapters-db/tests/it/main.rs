@@ -10,6 +10,7 @@ mod accounts;
 mod api_keys;
 mod cancellation;
 mod conversation;
+mod cooldowns;
 mod deliveries;
 mod events;
 mod fixtures;

@@ -17,6 +17,13 @@ pub trait MessageStore: Send + Sync {
     /// its delivery and its auto-reply; for one already stored (earlier, concurrently, or earlier
     /// in the same batch) writes nothing. Returns one result per record, in order.
     ///
+    /// An auto-reply with a `rule_id` is written only when that rule still exists for the
+    /// reply's account, is enabled, and has not replied to the same recipient within its
+    /// `cooldown_seconds` before the reply's `created_at`; the transaction then records the
+    /// reply in the rule's cooldown. Otherwise the reply is dropped and the message stored all
+    /// the same (its result is `Stored`). Concurrent ingests MUST NOT let two replies of one rule
+    /// to one recipient through within the cooldown.
+    ///
     /// # Errors
     /// MUST return `StoreError::Unavailable` when the backend cannot be reached, and then nothing
     /// of the batch is stored. A concurrent insert of the same event MUST NOT surface as an
