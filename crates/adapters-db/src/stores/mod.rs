@@ -8,6 +8,7 @@ mod conversation;
 mod cooldowns;
 mod cte;
 mod deliveries;
+mod echoes;
 mod group_commit;
 mod idempotency;
 mod ingest;

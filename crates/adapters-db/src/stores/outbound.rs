@@ -14,6 +14,7 @@ use domain::{
 use super::claim::{Guarded, claim_due_rows};
 use super::cooldowns::ReplyKey;
 use super::deliveries::DeliveryRow;
+use super::echoes::link_echo;
 use crate::Database;
 use crate::error::{DbError, corrupt};
 use crate::macros::{with_conn, with_tx};
@@ -133,6 +134,57 @@ impl OutboundRow {
     }
 }
 
+/// The message `$id` while attempt `$attempt` (`i32`) holds its claim: what the worker's updates
+/// are guarded by.
+macro_rules! claimed_row {
+    ($id:expr, $attempt:expr) => {
+        outbound_messages::table
+            .find($id)
+            .filter(outbound_messages::status.eq(OutboundStatus::Sending.as_str()))
+            .filter(outbound_messages::attempts.eq($attempt))
+    };
+}
+
+/// What a guarded update of the message `$id` that matched nothing ran into: the message is
+/// gone, or it is no longer claimed by this attempt. Runs in the update's transaction.
+macro_rules! missed {
+    ($conn:expr, $id:expr) => {{
+        let exists: i64 = outbound_messages::table
+            .find($id)
+            .count()
+            .get_result($conn)
+            .await?;
+        if exists == 0 {
+            Guarded::NotFound
+        } else {
+            Guarded::ClaimLost
+        }
+    }};
+}
+
+/// Sets `$changes` on `$target` (the claimed message `$id`, see [`claimed_row`]) in a
+/// transaction: `Done`, or why the update matched nothing.
+macro_rules! update_claimed {
+    ($db:expr, $id:expr, $target:expr, $changes:expr) => {
+        with_tx!($db, |conn| {
+            let updated = diesel::update($target).set($changes).execute(conn).await?;
+            if updated > 0 {
+                return Ok(Guarded::Done(()));
+            }
+            Ok(missed!(conn, $id))
+        })
+    };
+}
+
+/// A guarded update's outcome as the port reports it.
+fn guarded<T>(outcome: Guarded<T>) -> Result<T, OutboundQueueError> {
+    match outcome {
+        Guarded::Done(done) => Ok(done),
+        Guarded::NotFound => Err(OutboundQueueError::NotFound),
+        Guarded::ClaimLost => Err(OutboundQueueError::ClaimLost),
+    }
+}
+
 fn queue_error(error: DbError) -> OutboundQueueError {
     if error.is_foreign_key_violation() {
         return OutboundQueueError::UnknownAccount;
@@ -226,33 +278,19 @@ impl Database {
         let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
         let now = now.as_millis();
         with_tx!(self, |conn| {
-            let updated = diesel::update(
-                outbound_messages::table
-                    .find(id)
-                    .filter(outbound_messages::status.eq(OutboundStatus::Sending.as_str()))
-                    .filter(outbound_messages::attempts.eq(attempt)),
-            )
-            .set((
-                outbound_messages::status.eq(outcome.status.as_str()),
-                outbound_messages::instagram_message_id.eq(&outcome.instagram_message_id),
-                outbound_messages::error_code.eq(outcome.error_code),
-                outbound_messages::error_message.eq(&outcome.error_message),
-                outbound_messages::due_at.eq(outcome.due_at),
-                outbound_messages::updated_at.eq(now),
-            ))
-            .execute(conn)
-            .await?;
+            let updated = diesel::update(claimed_row!(id, attempt))
+                .set((
+                    outbound_messages::status.eq(outcome.status.as_str()),
+                    outbound_messages::instagram_message_id.eq(&outcome.instagram_message_id),
+                    outbound_messages::error_code.eq(outcome.error_code),
+                    outbound_messages::error_message.eq(&outcome.error_message),
+                    outbound_messages::due_at.eq(outcome.due_at),
+                    outbound_messages::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
             if updated == 0 {
-                let exists: i64 = outbound_messages::table
-                    .find(id)
-                    .count()
-                    .get_result(conn)
-                    .await?;
-                return Ok(if exists == 0 {
-                    Guarded::NotFound
-                } else {
-                    Guarded::ClaimLost
-                });
+                return Ok(missed!(conn, id));
             }
             if let Some(delivery) = &delivery {
                 diesel::insert_into(crm_deliveries::table)
@@ -265,6 +303,9 @@ impl Database {
                 .select(OutboundRow::as_select())
                 .first(conn)
                 .await?;
+            if let Some(mid) = row.instagram_message_id.as_deref() {
+                link_echo!(conn, id, &row.account_id, mid);
+            }
             Ok(Guarded::Done(row))
         })
     }
@@ -277,35 +318,53 @@ impl Database {
         now: Timestamp,
     ) -> Result<Guarded<()>, DbError> {
         let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
-        with_tx!(self, |conn| {
-            let updated = diesel::update(
-                outbound_messages::table
-                    .find(id)
-                    .filter(outbound_messages::status.eq(OutboundStatus::Sending.as_str()))
-                    .filter(outbound_messages::attempts.eq(attempt)),
-            )
-            .set((
+        update_claimed!(
+            self,
+            id,
+            claimed_row!(id, attempt),
+            (
                 outbound_messages::status.eq(OutboundStatus::Pending.as_str()),
                 outbound_messages::attempts.eq(attempt.saturating_sub(1).max(0)),
                 outbound_messages::due_at.eq(Some(until.as_millis())),
                 outbound_messages::updated_at.eq(now.as_millis()),
+            )
+        )
+    }
+
+    async fn fill_text(
+        &self,
+        id: &str,
+        attempt: u32,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<Guarded<()>, DbError> {
+        let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
+        update_claimed!(
+            self,
+            id,
+            claimed_row!(id, attempt).filter(outbound_messages::text.is_not_null()),
+            (
+                outbound_messages::text.eq(text),
+                outbound_messages::updated_at.eq(now.as_millis()),
+            )
+        )
+    }
+
+    async fn load_sends_by_instagram_ids(
+        &self,
+        account: &str,
+        mids: &[String],
+    ) -> Result<Vec<(Option<String>, String)>, DbError> {
+        let found = with_conn!(self, |conn| outbound_messages::table
+            .filter(outbound_messages::account_id.eq(account))
+            .filter(outbound_messages::instagram_message_id.eq_any(mids))
+            .select((
+                outbound_messages::instagram_message_id,
+                outbound_messages::id
             ))
-            .execute(conn)
-            .await?;
-            if updated > 0 {
-                return Ok(Guarded::Done(()));
-            }
-            let exists: i64 = outbound_messages::table
-                .find(id)
-                .count()
-                .get_result(conn)
-                .await?;
-            Ok(if exists == 0 {
-                Guarded::NotFound
-            } else {
-                Guarded::ClaimLost
-            })
-        })
+            .load(conn)
+            .await?);
+        Ok(found)
     }
 
     async fn load_outbound(&self, id: &str) -> Result<Option<OutboundRow>, DbError> {
@@ -353,15 +412,12 @@ impl OutboundQueue for Database {
         now: Timestamp,
     ) -> Result<OutboundMessage, OutboundQueueError> {
         let delivery = delivery.as_ref().map(DeliveryRow::from);
-        match self
-            .finish(id.as_str(), attempt, Outcome::from(result), delivery, now)
-            .await
-            .map_err(queue_error)?
-        {
-            Guarded::Done(row) => OutboundMessage::try_from(row).map_err(queue_error),
-            Guarded::NotFound => Err(OutboundQueueError::NotFound),
-            Guarded::ClaimLost => Err(OutboundQueueError::ClaimLost),
-        }
+        let row = guarded(
+            self.finish(id.as_str(), attempt, Outcome::from(result), delivery, now)
+                .await
+                .map_err(queue_error)?,
+        )?;
+        OutboundMessage::try_from(row).map_err(queue_error)
     }
 
     async fn postpone_outbound(
@@ -371,15 +427,54 @@ impl OutboundQueue for Database {
         until: Timestamp,
         now: Timestamp,
     ) -> Result<(), OutboundQueueError> {
-        match self
-            .postpone(id.as_str(), attempt, until, now)
-            .await
-            .map_err(queue_error)?
-        {
-            Guarded::Done(()) => Ok(()),
-            Guarded::NotFound => Err(OutboundQueueError::NotFound),
-            Guarded::ClaimLost => Err(OutboundQueueError::ClaimLost),
+        guarded(
+            self.postpone(id.as_str(), attempt, until, now)
+                .await
+                .map_err(queue_error)?,
+        )
+    }
+
+    async fn fill_outbound_text(
+        &self,
+        id: &MessageId,
+        attempt: u32,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<(), OutboundQueueError> {
+        guarded(
+            self.fill_text(id.as_str(), attempt, text, now)
+                .await
+                .map_err(queue_error)?,
+        )
+    }
+
+    async fn sends_by_instagram_ids(
+        &self,
+        account: &AccountId,
+        mids: &[InstagramMessageId],
+    ) -> Result<Vec<(InstagramMessageId, MessageId)>, OutboundQueueError> {
+        if mids.is_empty() {
+            return Ok(Vec::new());
         }
+        let mids: Vec<String> = mids.iter().map(ToString::to_string).collect();
+        let mut found = Vec::new();
+        for chunk in mids.chunks(super::ingest::INSERT_CHUNK) {
+            let rows = self
+                .load_sends_by_instagram_ids(account.as_str(), chunk)
+                .await
+                .map_err(queue_error)?;
+            for (mid, id) in rows {
+                let Some(mid) = mid else { continue };
+                found.push((
+                    InstagramMessageId::parse("instagram_message_id", &mid).map_err(|e| {
+                        queue_error(corrupt("outbound_messages.instagram_message_id", e))
+                    })?,
+                    MessageId::parse(&id)
+                        .map_err(|e| queue_error(corrupt("outbound_messages.id", e)))?,
+                ));
+            }
+        }
+        Ok(found)
     }
 
     async fn outbound(

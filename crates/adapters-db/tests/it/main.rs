@@ -18,5 +18,6 @@ mod idempotency;
 mod messages;
 mod migrations;
 mod outbound;
+mod own_sends;
 mod pacing;
 mod rules;

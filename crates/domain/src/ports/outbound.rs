@@ -5,7 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::{AccountId, CrmDelivery, MessageId, OutboundMessage, SendResult, Timestamp};
+use crate::{
+    AccountId, CrmDelivery, InstagramMessageId, MessageId, OutboundMessage, SendResult, Timestamp,
+};
 
 /// Why an outbound-queue operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,10 @@ pub trait OutboundQueue: Send + Sync {
     /// the CRM delivery it causes (`outbound.sent` / `outbound.failed`). Returns the message as
     /// stored afterwards.
     ///
+    /// A message recorded `sent` is linked to its echo when Meta's echo was stored first (the
+    /// echo's `outbound_message_id` is set), and the echo's `message.echo` delivery is deleted
+    /// while it is `pending` with no attempt made.
+    ///
     /// # Errors
     /// MUST return `NotFound` when the message does not exist, and `ClaimLost` when it is no
     /// longer `sending` with `attempts == attempt` (nothing is written then).
@@ -77,6 +83,32 @@ pub trait OutboundQueue: Send + Sync {
         until: Timestamp,
         now: Timestamp,
     ) -> Result<(), OutboundQueueError>;
+
+    /// Replaces the text of a claimed text message (an auto-reply whose `{username}` the worker
+    /// filled in just before sending it), so the stored message says what Meta is sent.
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when the message does not exist, and `ClaimLost` when it is no
+    /// longer `sending` with `attempts == attempt` or carries an attachment (nothing is written
+    /// then).
+    async fn fill_outbound_text(
+        &self,
+        id: &MessageId,
+        attempt: u32,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<(), OutboundQueueError>;
+
+    /// The sends of `account` that Meta knows by one of `mids` (its `message_id` of them, which
+    /// is the `mid` of their echoes), as (`mid`, send id) pairs in no particular order.
+    ///
+    /// # Errors
+    /// `Store` for backend failures; ids that match no send are left out.
+    async fn sends_by_instagram_ids(
+        &self,
+        account: &AccountId,
+        mids: &[InstagramMessageId],
+    ) -> Result<Vec<(InstagramMessageId, MessageId)>, OutboundQueueError>;
 
     /// The outbound message with this id.
     ///
