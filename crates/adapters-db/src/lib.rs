@@ -79,6 +79,26 @@ impl Database {
         migrations::migrate(&self.url, migrations::Direction::DownAll).await
     }
 
+    /// How each connection pool is used right now, for metrics: one entry on PostgreSQL and
+    /// MySQL (`main`), two on SQLite (`read`, and `write`, its one writer connection).
+    pub fn pool_usage(&self) -> Vec<PoolUsage> {
+        let usage = |pool: &'static str, status: deadpool::Status| PoolUsage {
+            pool,
+            max_size: status.max_size,
+            open: status.size,
+            idle: status.available,
+            waiting: status.waiting,
+        };
+        match &self.pools {
+            Pools::Sqlite(pools) => vec![
+                usage("read", pools.read.status()),
+                usage("write", pools.write.status()),
+            ],
+            Pools::Postgres(pool) => vec![usage("main", pool.status())],
+            Pools::Mysql(pool) => vec![usage("main", pool.status())],
+        }
+    }
+
     pub(crate) fn pools(&self) -> &Pools {
         &self.pools
     }
@@ -100,6 +120,21 @@ impl Database {
             Err(error::corrupt("select 1 returned", one))
         }
     }
+}
+
+/// One connection pool's use at one moment ([`Database::pool_usage`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Which pool: `main`, or SQLite's `read` and `write`.
+    pub pool: &'static str,
+    /// Most connections the pool opens.
+    pub max_size: usize,
+    /// Connections open now, idle or lent out.
+    pub open: usize,
+    /// Of those, idle ones waiting in the pool.
+    pub idle: usize,
+    /// Callers waiting for a connection.
+    pub waiting: usize,
 }
 
 impl std::fmt::Debug for Database {

@@ -15,6 +15,7 @@ mod ingest;
 mod messages;
 mod outbound;
 mod pacing;
+mod queue_stats;
 mod rules;
 
 pub(crate) use group_commit::GroupQueue;

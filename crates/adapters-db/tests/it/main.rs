@@ -20,4 +20,5 @@ mod migrations;
 mod outbound;
 mod own_sends;
 mod pacing;
+mod queue_stats;
 mod rules;

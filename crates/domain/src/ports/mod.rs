@@ -17,6 +17,7 @@ mod instagram;
 mod messages;
 mod outbound;
 mod pacing;
+mod queues;
 mod rules;
 
 pub use accounts::{AccountStore, AccountStoreError};
@@ -31,6 +32,7 @@ pub use instagram::{InstagramClient, InstagramError, Profile, SentMessage};
 pub use messages::MessageStore;
 pub use outbound::{OutboundQueue, OutboundQueueError};
 pub use pacing::SendPacing;
+pub use queues::{QueueDepth, QueueDepths, QueueStats};
 pub use rules::{ReplyRuleStore, RuleStoreError};
 
 /// A boxed error from an adapter's driver, kept as the `source` of a typed error.
