@@ -33,7 +33,7 @@ fmt:
     cargo fmt --all
 
 # Every benchmark.
-bench: bench-db bench-ingest
+bench: bench-db bench-ingest bench-rules
 
 # Storage benchmarks on each backend (see docs/benchmarks.md).
 bench-db *ARGS:
@@ -42,6 +42,11 @@ bench-db *ARGS:
 # Signed webhooks through the real service on each backend, 64 connections (BENCH_SECONDS, default 20).
 bench-ingest *ARGS:
     cargo bench -p app-http --bench ingest "$@"
+
+# Choosing the auto-reply of one message among 1,000 rules: p50/p99 per message (see
+# docs/benchmarks.md; BENCH_ITERATIONS, default 200000).
+bench-rules *ARGS:
+    cargo bench -p app-http --bench rules "$@"
 
 # What CI runs: databases, fmt, dependency direction, clippy, tests on all backends.
 ci:

@@ -26,13 +26,14 @@ use actix_web::{HttpResponse, ResponseError, web};
 use adapters_instagram::{ParseError, SignatureError};
 use domain::ValidationError;
 use domain::ports::{
-    AccountStoreError, BoxError, DeliveryQueueError, OutboundQueueError, StoreError,
+    AccountStoreError, BoxError, DeliveryQueueError, OutboundQueueError, RuleStoreError, StoreError,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::accounts::AccountWriteError;
 use crate::ingest::IngestError;
+use crate::replies::RuleWriteError;
 use crate::sending::SendError;
 use crate::telemetry::error_chain;
 use crate::webhook_url::DestinationError;
@@ -304,6 +305,28 @@ impl From<OutboundQueueError> for ApiError {
     }
 }
 
+/// A rule's account is the resource of the path: gone is `404`.
+impl From<RuleStoreError> for ApiError {
+    fn from(error: RuleStoreError) -> Self {
+        match error {
+            RuleStoreError::UnknownAccount => Self::NotFound,
+            RuleStoreError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// A rule that breaks a field's rule is `422` naming the field (a regex that does not compile
+/// within its size limits is `pattern`'s); no randomness is ours.
+impl From<RuleWriteError> for ApiError {
+    fn from(error: RuleWriteError) -> Self {
+        match error {
+            RuleWriteError::Invalid(invalid) => invalid.into(),
+            RuleWriteError::Store(error) => error.into(),
+            RuleWriteError::Random(_) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
 /// The `422` for an `account_id` that names no account the caller may see.
 fn unknown_account() -> ApiError {
     ApiError::Invalid {
@@ -317,7 +340,9 @@ fn unknown_account() -> ApiError {
 impl From<IngestError> for ApiError {
     fn from(error: IngestError) -> Self {
         match error {
-            IngestError::Accounts(store) | IngestError::Store(store) => Self::Unavailable(store),
+            IngestError::Accounts(store)
+            | IngestError::Store(store)
+            | IngestError::Rules(store) => Self::Unavailable(store),
             IngestError::Random(_) | IngestError::DeliveryBody(_) => {
                 Self::Internal(Box::new(error))
             }

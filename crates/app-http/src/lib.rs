@@ -17,6 +17,7 @@ pub mod credentials;
 mod http_error;
 pub mod ingest;
 pub mod random;
+pub mod replies;
 mod routes;
 mod sending;
 mod startup;

@@ -1,7 +1,7 @@
 //! Randomness for secrets and ids, from the operating system's CSPRNG (`ring::rand`).
 
 use domain::id::ID_SUFFIX_LEN;
-use domain::{AccountId, ApiKeyId, EventId, MessageId};
+use domain::{AccountId, ApiKeyId, EventId, MessageId, RuleId};
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// The operating system could not provide random bytes.
@@ -51,4 +51,12 @@ pub fn message_id() -> Result<MessageId, RandomUnavailable> {
 /// [`RandomUnavailable`] when the system generator fails.
 pub fn event_id() -> Result<EventId, RandomUnavailable> {
     bytes::<ID_SUFFIX_LEN>().map(EventId::from_entropy)
+}
+
+/// A new random auto-reply rule id.
+///
+/// # Errors
+/// [`RandomUnavailable`] when the system generator fails.
+pub fn rule_id() -> Result<RuleId, RandomUnavailable> {
+    bytes::<ID_SUFFIX_LEN>().map(RuleId::from_entropy)
 }

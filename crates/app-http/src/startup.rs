@@ -22,7 +22,8 @@ use crate::clock::SystemClock;
 use crate::config::{Config, DatabaseConfig, Environment};
 use crate::credentials::{self, AesGcmCipher, CheckKeyError};
 use crate::http_error;
-use crate::ingest::{Ingest, WebhookCounters};
+use crate::ingest::{Ingest, IngestReplies, WebhookCounters};
+use crate::replies::{RULES_TTL, RuleCache};
 use crate::routes;
 use crate::sending;
 use crate::state::AppState;
@@ -105,6 +106,9 @@ impl Application {
         // Handlers and ingest share one cache, so this instance's account writes are seen at once.
         let accounts: Arc<dyn AccountStore> =
             Arc::new(CachedAccounts::new(database.clone(), LOOKUP_TTL));
+        // Ingest matches with it and rule writes make it forget, so this instance's rule changes
+        // apply to the next message.
+        let rule_cache = Arc::new(RuleCache::new(database.clone(), RULES_TTL));
         let state = AppState {
             health: database.clone(),
             accounts: accounts.clone(),
@@ -115,6 +119,11 @@ impl Application {
                 clock.clone(),
                 webhook_counters.clone(),
                 delivery_wake.clone(),
+                IngestReplies {
+                    rules: rule_cache.clone(),
+                    outbound: database.clone(),
+                    send_wake: send_wake.clone(),
+                },
             ),
             deliveries: database.clone(),
             delivery_wake,
@@ -123,6 +132,8 @@ impl Application {
             messages: database.clone(),
             send_wake,
             send_outcomes,
+            rules: database.clone(),
+            rule_cache,
             auth: Authenticator::new(database, clock.clone(), config.environment),
             cipher,
             clock,

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use domain::ports::{
     AccountStore, Clock, CredentialCipher, DeliveryQueue, HealthCheck, IdempotencyStore,
-    MessageStore, OutboundQueue,
+    MessageStore, OutboundQueue, ReplyRuleStore,
 };
 
 use crate::auth::Authenticator;
 use crate::ingest::Ingest;
+use crate::replies::RuleCache;
 use crate::webhook_auth::WebhookAuth;
 use crate::webhook_url::DestinationPolicy;
 use crate::workers::{SendOutcomes, Wake};
@@ -47,4 +48,8 @@ pub(crate) struct AppState {
     pub(crate) send_wake: Wake,
     /// Where the send worker announces outcomes to requests waiting on `Prefer: wait`.
     pub(crate) send_outcomes: SendOutcomes,
+    /// The auto-reply rules (`/api/v1/accounts/{id}/rules`).
+    pub(crate) rules: Arc<dyn ReplyRuleStore>,
+    /// The compiled rules the ingest path matches with; rule writes make it forget an account.
+    pub(crate) rule_cache: Arc<RuleCache>,
 }

@@ -3,12 +3,15 @@
 //!
 //! For each event it looks the business account up (once per body and business id), builds the
 //! `domain::Message` with a fresh id and the time the body was received, and, for accounts with
-//! a CRM URL, the pending `CrmDelivery`. Events for an unknown business are stored without an
-//! account and not forwarded. Skipped items are logged at debug level and counted. No
-//! auto-replies yet (issue 8); echoes are not yet linked to outbound messages (issue 7).
+//! a CRM URL, the pending `CrmDelivery`. Echoes of messages igrouter sent are linked to their
+//! send and not forwarded; an inbound text that one of the account's rules matches gets its
+//! auto-reply, from the rules compiled in memory (`replies.rs`). Events for an unknown business
+//! are stored without an account and not forwarded. Skipped items are logged at debug level and
+//! counted.
 
 mod counters;
 mod delivery;
+mod replies;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -19,6 +22,7 @@ use domain::ports::{AccountStore, AccountStoreError, Clock, MessageStore, StoreE
 use domain::{Account, InboundRecord, IngestResult, InstagramId};
 
 pub use counters::{CountersSnapshot, SKIP_CODES, WebhookCounters};
+pub(crate) use replies::IngestReplies;
 
 use crate::random::{self, RandomUnavailable};
 use crate::workers::Wake;
@@ -31,6 +35,7 @@ pub(crate) struct Ingest {
     clock: Arc<dyn Clock>,
     counters: Arc<WebhookCounters>,
     delivery_wake: Wake,
+    replies: IngestReplies,
 }
 
 /// What one body caused.
@@ -42,6 +47,9 @@ pub(crate) struct IngestOutcome {
     pub(crate) duplicates: usize,
     /// CRM deliveries queued (by the stored events only).
     pub(crate) deliveries: usize,
+    /// Auto-replies handed to the store with stored events; each is queued unless its rule's
+    /// cooldown for the sender holds it back.
+    pub(crate) replies: usize,
     /// Events for a business account the service does not know.
     pub(crate) unknown_account: usize,
     /// Items skipped by the parser.
@@ -54,9 +62,12 @@ pub(crate) enum IngestError {
     /// The account lookup failed.
     #[error("could not look up the business account")]
     Accounts(#[source] StoreError),
-    /// The transaction failed.
+    /// The transaction failed, or the lookup of the sends echoes are copies of.
     #[error("could not store the webhook's events")]
     Store(#[source] StoreError),
+    /// An account's auto-reply rules could not be read.
+    #[error("could not read the auto-reply rules")]
+    Rules(#[source] StoreError),
     /// No id could be drawn.
     #[error("could not draw an id")]
     Random(#[source] RandomUnavailable),
@@ -66,14 +77,15 @@ pub(crate) enum IngestError {
 }
 
 impl Ingest {
-    /// The use case over these ports; it counts into `counters` and rings `delivery_wake`
-    /// after committing deliveries.
+    /// The use case over these ports; it counts into `counters`, rings `delivery_wake` after
+    /// committing deliveries and `replies.send_wake` after committing auto-replies.
     pub(crate) fn new(
         accounts: Arc<dyn AccountStore>,
         messages: Arc<dyn MessageStore>,
         clock: Arc<dyn Clock>,
         counters: Arc<WebhookCounters>,
         delivery_wake: Wake,
+        replies: IngestReplies,
     ) -> Self {
         Self {
             accounts,
@@ -81,6 +93,7 @@ impl Ingest {
             clock,
             counters,
             delivery_wake,
+            replies,
         }
     }
 
@@ -111,41 +124,61 @@ impl Ingest {
         }
         let now = self.clock.now();
         let mut accounts: HashMap<InstagramId, Option<Account>> = HashMap::new();
-        let mut records = Vec::with_capacity(events.len());
+        let mut messages = Vec::with_capacity(events.len());
         for event in events {
             let account = self.account(&mut accounts, &event.business_id).await?;
             let id = random::message_id().map_err(IngestError::Random)?;
-            let message = event.into_message(id, account.map(|a| a.id.clone()), now);
-            let delivery = match account {
-                Some(account) => delivery::delivery_for(&message, account, now)?,
-                None => {
-                    outcome.unknown_account += 1;
-                    None
-                }
+            messages.push(event.into_message(id, account.map(|a| a.id.clone()), now));
+        }
+        self.replies.link_echoes(&mut messages).await?;
+        let mut records = Vec::with_capacity(messages.len());
+        for message in messages {
+            let Some(Some(account)) = accounts.get(&message.instagram_account_id) else {
+                outcome.unknown_account += 1;
+                records.push(InboundRecord {
+                    message,
+                    delivery: None,
+                    auto_reply: None,
+                });
+                continue;
             };
+            // An echo of igrouter's own send is not forwarded: the CRM gets `outbound.sent`.
+            let delivery = match message.outbound_message_id {
+                Some(_) => None,
+                None => delivery::delivery_for(&message, account, now)?,
+            };
+            let auto_reply = self.replies.auto_reply(&message, account, now).await?;
             records.push(InboundRecord {
                 message,
                 delivery,
-                auto_reply: None,
+                auto_reply,
             });
         }
-        let forwarded: Vec<bool> = records.iter().map(|r| r.delivery.is_some()).collect();
+        let caused: Vec<(bool, bool)> = records
+            .iter()
+            .map(|r| (r.delivery.is_some(), r.auto_reply.is_some()))
+            .collect();
         let results = self
             .messages
             .ingest(records)
             .await
             .map_err(IngestError::Store)?;
-        for (forwarded, result) in forwarded.into_iter().zip(results) {
+        for ((forwarded, replied), result) in caused.into_iter().zip(results) {
             match result {
                 IngestResult::Stored => {
                     outcome.stored += 1;
                     outcome.deliveries += usize::from(forwarded);
+                    outcome.replies += usize::from(replied);
                 }
                 IngestResult::Duplicate => outcome.duplicates += 1,
             }
         }
         if outcome.deliveries > 0 {
             self.delivery_wake.ring();
+        }
+        // A reply the cooldown held back makes this ring spurious: one empty claim, no harm.
+        if outcome.replies > 0 {
+            self.replies.send_wake.ring();
         }
         self.count(&outcome);
         Ok(outcome)

@@ -8,6 +8,7 @@ mod deliveries;
 mod health;
 mod json_fields;
 mod messages;
+mod rules;
 mod webhooks;
 
 use actix_web::web::{self, ServiceConfig};
@@ -34,6 +35,17 @@ pub(crate) fn configure(config: &mut ServiceConfig) {
                 .delete(accounts::delete),
         )
         .service(web::resource("/api/v1/accounts/{id}/messages").get(messages::list))
+        .service(
+            web::resource("/api/v1/accounts/{id}/rules")
+                .get(rules::list)
+                .post(rules::create),
+        )
+        .service(
+            web::resource("/api/v1/accounts/{id}/rules/{rule_id}")
+                .get(rules::get)
+                .patch(rules::update)
+                .delete(rules::delete),
+        )
         .service(web::resource("/api/v1/messages/send").post(messages::send))
         .service(web::resource("/api/v1/messages/{message_id}/status").get(messages::status))
         .service(web::resource("/api/v1/deliveries").get(deliveries::list))

@@ -141,7 +141,7 @@ async fn answer(response: reqwest::Response) -> Answer {
 }
 
 /// The sends queued for `account`, newest first.
-async fn sends(test: &TestDb, account: &Account) -> Vec<OutboundMessage> {
+pub(crate) async fn sends(test: &TestDb, account: &Account) -> Vec<OutboundMessage> {
     let page = PageRequest::new(Some(200), None).unwrap();
     test.db
         .conversation(&account.id, None, &page)

@@ -1,5 +1,6 @@
-//! One send: wait for the account's pace, call the Graph API with the account's token, record
-//! the outcome with the CRM delivery it causes, and tell anyone waiting on `Prefer: wait`.
+//! One send: wait for the account's pace, fill an auto-reply's `{username}` in, call the Graph
+//! API with the account's token, record the outcome with the CRM delivery it causes, and tell
+//! anyone waiting on `Prefer: wait`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,14 +10,15 @@ use domain::ports::{
     SendPacing,
 };
 use domain::{
-    Account, AccountChanges, CrmDelivery, OutboundMessage, OutboundStatus, RetrySchedule,
-    SendResult, Timestamp,
+    Account, AccountChanges, CrmDelivery, OutboundContent, OutboundMessage, OutboundStatus,
+    RetrySchedule, SendResult, Timestamp,
 };
 use secrecy::SecretString;
 
 use super::classify::{self, Failure};
 use super::metrics::{SendMetrics, SendOutcome};
 use crate::random;
+use crate::replies::{self, ProfileCache};
 use crate::workers::retry;
 use crate::workers::{SendOutcomes, Wake};
 
@@ -36,6 +38,7 @@ pub(crate) struct SendContext {
     pub(crate) metrics: Arc<SendMetrics>,
     pub(crate) outcomes: SendOutcomes,
     pub(crate) delivery_wake: Wake,
+    pub(crate) profiles: ProfileCache,
 }
 
 /// The account a send goes out from, as the worker found it.
@@ -107,7 +110,65 @@ pub(crate) async fn send(context: &SendContext, message: OutboundMessage, sender
             return;
         }
     };
+    let Some(message) = fill_username(context, message, &account, &token).await else {
+        return;
+    };
     call_graph(context, &message, &account, &token).await;
+}
+
+/// An auto-reply with `{username}` gets the customer's username (or the neutral fallback, see
+/// `replies::fill`) written into its stored text before Meta is called, so status, history and
+/// the CRM's `outbound.sent` show what the customer received. `None` when the message must not
+/// be sent now: its claim was lost, or the text could not be stored (retried later).
+async fn fill_username(
+    context: &SendContext,
+    mut message: OutboundMessage,
+    account: &Account,
+    token: &SecretString,
+) -> Option<OutboundMessage> {
+    let OutboundContent::Text(template) = &message.content else {
+        return Some(message);
+    };
+    if message.rule_id.is_none() || !template.contains(replies::PLACEHOLDER) {
+        return Some(message);
+    }
+    let username = context
+        .profiles
+        .username(
+            context.instagram.as_ref(),
+            token,
+            &account.id,
+            &message.recipient_id,
+        )
+        .await;
+    let text = replies::fill(template, username.as_deref());
+    let now = context.clock.now();
+    match context
+        .queue
+        .fill_outbound_text(&message.id, message.attempts, &text, now)
+        .await
+    {
+        Ok(()) => {
+            message.content = OutboundContent::Text(text);
+            message.updated_at = now;
+            Some(message)
+        }
+        Err(OutboundQueueError::ClaimLost | OutboundQueueError::NotFound) => {
+            tracing::info!(message.id = %message.id, "auto-reply taken over or deleted before its send; dropped here");
+            context.metrics.record(SendOutcome::ClaimLost, None);
+            None
+        }
+        Err(error) => {
+            tracing::warn!(message.id = %message.id, error = %error, "could not store the auto-reply's text; it is sent later");
+            let failure = retry_later(
+                context,
+                &message,
+                "the auto-reply's text could not be stored",
+            );
+            finish(context, &message, Some(account), failure.0, failure.1, None).await;
+            None
+        }
+    }
 }
 
 /// Waits for the account's next send slot. Returns false when the message was handed back to

@@ -25,6 +25,7 @@ pub use metrics::{SendMetrics, SendMetricsSnapshot};
 use self::attempt::{MAX_PACE_WAIT, SendContext, Sender};
 use super::pump::{Job, Pump, PumpSettings, Task};
 use super::{SendOutcomes, Wake};
+use crate::replies::{PROFILE_LOOKUP_TIMEOUT, ProfileCache};
 
 /// Most sends one instance has claimed and not finished.
 const SEND_CONCURRENCY: usize = 64;
@@ -83,6 +84,7 @@ impl SendWorker {
                 metrics: reporting.metrics,
                 outcomes: reporting.outcomes,
                 delivery_wake: reporting.delivery_wake,
+                profiles: ProfileCache::new(),
             }),
             accounts: ports.accounts,
             lease: lease(http_timeout, &settings),
@@ -97,12 +99,14 @@ impl SendWorker {
 }
 
 /// How long a send claim holds: the wait for the account's turn ([`PumpSettings::turns_ahead`]
-/// calls), for its pace ([`MAX_PACE_WAIT`]), its own call and [`RECORD_MARGIN`]. While it holds,
-/// no other worker can start the same send: the claim is what keeps sends at most once.
+/// calls), for its pace ([`MAX_PACE_WAIT`]), an auto-reply's profile lookup
+/// ([`PROFILE_LOOKUP_TIMEOUT`]), its own call and [`RECORD_MARGIN`]. While it holds, no other
+/// worker can start the same send: the claim is what keeps sends at most once.
 fn lease(http_timeout: Duration, settings: &PumpSettings) -> Duration {
     http_timeout
         .saturating_mul(settings.turns_ahead().saturating_add(1))
         .saturating_add(MAX_PACE_WAIT)
+        .saturating_add(PROFILE_LOOKUP_TIMEOUT)
         .saturating_add(RECORD_MARGIN)
 }
 
