@@ -92,3 +92,24 @@ impl From<DbError> for StoreError {
 pub(crate) fn corrupt(what: &str, value: impl std::fmt::Display) -> DbError {
     DbError::Corrupt(format!("{what}: {value}"))
 }
+
+/// How many times [`retry_conflicts`] runs a transaction that lost a race.
+const CONFLICT_TRIES: usize = 3;
+
+/// Runs `transaction` again (up to [`CONFLICT_TRIES`] times in all) while it fails with a lost
+/// race (deadlock, serialization failure): MySQL picks a deadlock victim among concurrent
+/// queue updates (a recover against a claim, say), and the right answer is to run it again,
+/// not to fail the request.
+pub(crate) async fn retry_conflicts<T, F, Fut>(mut transaction: F) -> Result<T, DbError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbError>>,
+{
+    let mut tries = 1;
+    loop {
+        match transaction().await {
+            Err(error) if error.is_retryable_conflict() && tries < CONFLICT_TRIES => tries += 1,
+            done => return done,
+        }
+    }
+}

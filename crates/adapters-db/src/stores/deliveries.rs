@@ -15,7 +15,7 @@ use domain::{
 
 use super::claim::{Guarded, claim_due_rows};
 use crate::Database;
-use crate::error::{DbError, corrupt};
+use crate::error::{DbError, corrupt, retry_conflicts};
 use crate::macros::{with_conn, with_tx};
 use crate::schema::{crm_deliveries, delivery_attempts};
 
@@ -390,8 +390,7 @@ impl DeliveryQueue for Database {
         lease: Duration,
         skip_accounts: &[AccountId],
     ) -> Result<Vec<CrmDelivery>, DeliveryQueueError> {
-        let rows = self
-            .claim_deliveries(now, limit, lease, skip_accounts)
+        let rows = retry_conflicts(|| self.claim_deliveries(now, limit, lease, skip_accounts))
             .await
             .map_err(queue_error)?;
         rows.into_iter()
@@ -412,10 +411,10 @@ impl DeliveryQueue for Database {
             attempt: attempt.clone(),
             next,
         };
-        let mut outcomes = self
-            .record_attempts(std::slice::from_ref(&record), now)
-            .await
-            .map_err(queue_error)?;
+        let mut outcomes =
+            retry_conflicts(|| self.record_attempts(std::slice::from_ref(&record), now))
+                .await
+                .map_err(queue_error)?;
         outcomes
             .pop()
             .map_or(Err(DeliveryQueueError::NotFound), guarded_result)
@@ -426,8 +425,7 @@ impl DeliveryQueue for Database {
         records: &[AttemptRecord],
         now: Timestamp,
     ) -> Result<Vec<Result<(), DeliveryQueueError>>, DeliveryQueueError> {
-        let outcomes = self
-            .record_attempts(records, now)
+        let outcomes = retry_conflicts(|| self.record_attempts(records, now))
             .await
             .map_err(queue_error)?;
         Ok(outcomes.into_iter().map(guarded_result).collect())
@@ -464,8 +462,7 @@ impl DeliveryQueue for Database {
         id: &EventId,
         now: Timestamp,
     ) -> Result<CrmDelivery, DeliveryQueueError> {
-        let row = self
-            .replay_failed(id.as_str(), now)
+        let row = retry_conflicts(|| self.replay_failed(id.as_str(), now))
             .await
             .map_err(queue_error)??;
         CrmDelivery::try_from(row).map_err(queue_error)
@@ -478,15 +475,16 @@ impl DeliveryQueue for Database {
         until: Timestamp,
         now: Timestamp,
     ) -> Result<u64, DeliveryQueueError> {
-        let count = self
-            .recover_failed(
+        let count = retry_conflicts(|| {
+            self.recover_failed(
                 account.as_str(),
                 since.as_millis(),
                 until.as_millis(),
                 now.as_millis(),
             )
-            .await
-            .map_err(queue_error)?;
+        })
+        .await
+        .map_err(queue_error)?;
         Ok(u64::try_from(count).unwrap_or(u64::MAX))
     }
 }

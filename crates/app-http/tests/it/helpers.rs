@@ -90,6 +90,22 @@ impl TestApp {
             .expect("the service answers")
     }
 
+    /// `method path` with `Authorization: <authorization>` when given.
+    pub(crate) async fn request_as(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        authorization: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        request.send().await.expect("the service answers")
+    }
+
     /// Stops the service gracefully and waits until it has.
     pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(shutdown) = self.shutdown.take() {

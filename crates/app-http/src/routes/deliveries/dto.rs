@@ -8,6 +8,7 @@ use domain::ports::DeliveryWithAttempts;
 use domain::{AccountId, CrmDelivery, DeliveryAttempt, DeliveryStatus, Timestamp, ValidationError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::routes::json_fields::{nullable_string, present, required_string};
 
@@ -32,8 +33,9 @@ pub(super) struct DeliveryDto {
     created_at: String,
     updated_at: String,
     delivered_at: Option<String>,
-    /// The stored body, parsed so clients get an object rather than a string holding JSON.
-    payload: Value,
+    /// The stored body embedded as it is, so clients get an object rather than a string holding
+    /// JSON, with exactly the bytes (member order included) the CRM receives.
+    payload: Box<RawValue>,
 }
 
 /// `GET /api/v1/deliveries/{id}`: the delivery and every attempt, oldest first.
@@ -105,7 +107,7 @@ impl TryFrom<&CrmDelivery> for DeliveryDto {
             created_at: delivery.created_at.to_rfc3339(),
             updated_at: delivery.updated_at.to_rfc3339(),
             delivered_at: delivery.delivered_at.map(Timestamp::to_rfc3339),
-            payload: serde_json::from_str(&delivery.payload)?,
+            payload: RawValue::from_string(delivery.payload.clone())?,
         })
     }
 }
