@@ -2,6 +2,7 @@
 //! worker, both on one claim loop (`pump.rs`). Each claims due work from its queue in the database, so several instances on
 //! one database share the work safely.
 
+mod accounts;
 pub mod deliveries;
 mod outcomes;
 mod pump;

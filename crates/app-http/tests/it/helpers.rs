@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
 
 use app_http::bootstrap::generate_webhook_secret;
 use app_http::clock::SystemClock;
@@ -278,4 +279,26 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Waits until `check` holds, for at most `limit`.
+pub(crate) async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    check().await
+}
+
+/// Waits (briefly) until the worker's metrics satisfy `check`: a task counts its attempt just
+/// after writing it, so a test that saw the write may look a moment too early.
+pub(crate) async fn counted(check: impl Fn() -> bool) -> bool {
+    eventually(Duration::from_secs(5), || std::future::ready(check())).await
 }

@@ -12,6 +12,7 @@ use domain::{Account, CrmDelivery, DeliveryAttempt, DeliveryNext, RetrySchedule,
 
 use super::metrics::{AttemptOutcome, DeliveryMetrics};
 use super::recorder::Recorder;
+use crate::workers::accounts::AccountLookup;
 use crate::workers::retry;
 
 /// What every attempt needs; shared by the worker's tasks.
@@ -57,27 +58,21 @@ impl AttemptResult {
     }
 }
 
-/// The account a delivery goes to, as the worker found it.
-#[derive(Debug, Clone)]
-pub(crate) enum Recipient {
-    /// The account, with its CRM URL and secret.
-    Account(Box<Account>),
-    /// The account is gone: deleting an account deletes its deliveries, and this one raced the
-    /// delete. Recording the attempt finds nothing, which ends it.
-    Gone,
-    /// The account could not be read (the database failed): a failed attempt, retried later.
-    Unreadable,
-}
-
 /// Makes attempt number `delivery.attempts` of `delivery` (claimed by this worker) to
 /// `recipient`'s CRM and records it.
-pub(crate) async fn attempt(context: &AttemptContext, delivery: CrmDelivery, recipient: Recipient) {
+pub(crate) async fn attempt(
+    context: &AttemptContext,
+    delivery: CrmDelivery,
+    recipient: AccountLookup,
+) {
     let started_at = context.clock.now();
     let started = Instant::now();
     let result = match recipient {
-        Recipient::Account(account) => post(context, &delivery, &account, started_at).await,
-        Recipient::Gone => AttemptResult::failed("the account no longer exists".to_owned()),
-        Recipient::Unreadable => AttemptResult::failed("the account could not be read".to_owned()),
+        AccountLookup::Found(account) => post(context, &delivery, &account, started_at).await,
+        AccountLookup::Gone => AttemptResult::failed("the account no longer exists".to_owned()),
+        AccountLookup::Unreadable => {
+            AttemptResult::failed("the account could not be read".to_owned())
+        }
     };
     let latency = started.elapsed();
     let next = if result.delivered() {

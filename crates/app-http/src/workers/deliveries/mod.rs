@@ -12,7 +12,6 @@ mod attempt;
 mod metrics;
 mod recorder;
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,9 +21,10 @@ use tokio::sync::watch;
 
 pub use metrics::{DeliveryMetrics, DeliveryMetricsSnapshot, LATENCY_BUCKETS_MS};
 
-use self::attempt::{AttemptContext, Recipient};
+use self::attempt::AttemptContext;
 use self::recorder::{Recorder, RecorderLoop};
 use super::Wake;
+use super::accounts::{AccountLookup, read_accounts};
 use super::pump::{Job, Pump, PumpSettings, Task};
 use crate::config::CrmConfig;
 
@@ -130,14 +130,19 @@ impl Job for DeliveryJob {
     }
 
     async fn tasks(&self, claimed: Vec<CrmDelivery>) -> Vec<(AccountId, Task)> {
-        let recipients = self.recipients(&claimed).await;
+        let recipients = read_accounts(
+            self.accounts.as_ref(),
+            claimed.iter().map(|d| &d.account_id),
+            Self::NAME,
+        )
+        .await;
         claimed
             .into_iter()
             .map(|delivery| {
                 let recipient = recipients
                     .get(&delivery.account_id)
                     .cloned()
-                    .unwrap_or(Recipient::Unreadable);
+                    .unwrap_or(AccountLookup::Unreadable);
                 let context = Arc::clone(&self.context);
                 let account = delivery.account_id.clone();
                 let task: Task = Box::pin(async move {
@@ -148,26 +153,6 @@ impl Job for DeliveryJob {
                 (account, task)
             })
             .collect()
-    }
-}
-
-impl DeliveryJob {
-    /// The accounts of `claimed`, each read once.
-    async fn recipients(&self, claimed: &[CrmDelivery]) -> HashMap<AccountId, Recipient> {
-        let ids: HashSet<&AccountId> = claimed.iter().map(|d| &d.account_id).collect();
-        let mut found = HashMap::with_capacity(ids.len());
-        for id in ids {
-            let recipient = match self.accounts.account(id).await {
-                Ok(Some(account)) => Recipient::Account(Box::new(account)),
-                Ok(None) => Recipient::Gone,
-                Err(error) => {
-                    tracing::warn!(account.id = %id, error = %error, "could not read the account of a crm delivery");
-                    Recipient::Unreadable
-                }
-            };
-            found.insert(id.clone(), recipient);
-        }
-        found
     }
 }
 

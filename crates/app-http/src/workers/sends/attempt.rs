@@ -19,6 +19,7 @@ use super::classify::{self, Failure};
 use super::metrics::{SendMetrics, SendOutcome};
 use crate::random;
 use crate::replies::{self, ProfileCache};
+use crate::workers::accounts::AccountLookup;
 use crate::workers::retry;
 use crate::workers::{SendOutcomes, Wake};
 
@@ -41,22 +42,11 @@ pub(crate) struct SendContext {
     pub(crate) profiles: ProfileCache,
 }
 
-/// The account a send goes out from, as the worker found it.
-#[derive(Debug, Clone)]
-pub(crate) enum Sender {
-    /// The account, with its token and pace.
-    Account(Box<Account>),
-    /// The account is gone (deleting it deleted the message too).
-    Gone,
-    /// The account could not be read (the database failed): retried later.
-    Unreadable,
-}
-
 /// Sends `message` (claimed by this worker, attempt `message.attempts`) from `sender`.
-pub(crate) async fn send(context: &SendContext, message: OutboundMessage, sender: Sender) {
+pub(crate) async fn send(context: &SendContext, message: OutboundMessage, sender: AccountLookup) {
     let account = match sender {
-        Sender::Account(account) => account,
-        Sender::Gone => {
+        AccountLookup::Found(account) => account,
+        AccountLookup::Gone => {
             let failure = SendResult::Failed {
                 error_code: None,
                 error_message: "the account no longer exists".to_owned(),
@@ -64,7 +54,7 @@ pub(crate) async fn send(context: &SendContext, message: OutboundMessage, sender
             finish(context, &message, None, failure, SendOutcome::Failed, None).await;
             return;
         }
-        Sender::Unreadable => {
+        AccountLookup::Unreadable => {
             let failure = retry_later(context, &message, "the account could not be read");
             finish(context, &message, None, failure.0, failure.1, None).await;
             return;

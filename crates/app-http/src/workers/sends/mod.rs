@@ -10,7 +10,6 @@ mod attempt;
 mod classify;
 mod metrics;
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +21,8 @@ use tokio::sync::watch;
 
 pub use metrics::{SendMetrics, SendMetricsSnapshot};
 
-use self::attempt::{MAX_PACE_WAIT, SendContext, Sender};
+use self::attempt::{MAX_PACE_WAIT, SendContext};
+use super::accounts::{AccountLookup, read_accounts};
 use super::pump::{Job, Pump, PumpSettings, Task};
 use super::{SendOutcomes, Wake};
 use crate::replies::{PROFILE_LOOKUP_TIMEOUT, ProfileCache};
@@ -139,14 +139,19 @@ impl Job for SendJob {
     }
 
     async fn tasks(&self, claimed: Vec<OutboundMessage>) -> Vec<(AccountId, Task)> {
-        let senders = self.senders(&claimed).await;
+        let senders = read_accounts(
+            self.accounts.as_ref(),
+            claimed.iter().map(|m| &m.account_id),
+            Self::NAME,
+        )
+        .await;
         claimed
             .into_iter()
             .map(|message| {
                 let sender = senders
                     .get(&message.account_id)
                     .cloned()
-                    .unwrap_or(Sender::Unreadable);
+                    .unwrap_or(AccountLookup::Unreadable);
                 let context = Arc::clone(&self.context);
                 let account = message.account_id.clone();
                 let task: Task = Box::pin(async move {
@@ -155,25 +160,5 @@ impl Job for SendJob {
                 (account, task)
             })
             .collect()
-    }
-}
-
-impl SendJob {
-    /// The accounts of `claimed`, each read once.
-    async fn senders(&self, claimed: &[OutboundMessage]) -> HashMap<AccountId, Sender> {
-        let ids: HashSet<&AccountId> = claimed.iter().map(|m| &m.account_id).collect();
-        let mut found = HashMap::with_capacity(ids.len());
-        for id in ids {
-            let sender = match self.accounts.account(id).await {
-                Ok(Some(account)) => Sender::Account(Box::new(account)),
-                Ok(None) => Sender::Gone,
-                Err(error) => {
-                    tracing::warn!(account.id = %id, error = %error, "could not read the account of a send");
-                    Sender::Unreadable
-                }
-            };
-            found.insert(id.clone(), sender);
-        }
-        found
     }
 }
