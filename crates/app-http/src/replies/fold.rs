@@ -28,6 +28,24 @@ pub(crate) fn fold(text: &str) -> String {
     folded
 }
 
+/// What [`fold`] makes of `c` wherever it stands, or `None` when that contains whitespace
+/// (whose runs `fold` collapses, so it is not the same everywhere). Folding works char by char
+/// (decomposition and lowercasing of one char never look at its neighbours; canonical reordering
+/// only moves combining marks, which are dropped), so for a text `t` without whitespace,
+/// `fold` of any text containing `t` contains the `fold_char`s of `t`'s chars, in order: what
+/// the regex prefilter (`literals.rs`) relies on.
+pub(crate) fn fold_char(c: char) -> Option<String> {
+    let mut folded = String::new();
+    let mut space = false;
+    for d in std::iter::once(c).nfkd().filter(|d| !is_combining_mark(*d)) {
+        if d.is_whitespace() {
+            return None;
+        }
+        push(&mut folded, &mut space, d);
+    }
+    Some(folded)
+}
+
 /// Whether `c` is part of a word for `keyword` rules: letters and digits of any script, and `_`.
 pub(crate) fn is_word(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
@@ -72,6 +90,42 @@ mod tests {
         assert_eq!(fold("İstanbul"), "istanbul");
         assert_eq!(fold("价格？👋"), "价格?👋");
         assert_eq!(fold(" \t "), "");
+    }
+
+    #[test]
+    fn folding_a_text_folds_each_char_in_place() {
+        for text in [
+            "Café ÉCLAIR",
+            "ΣΟΦΟΣ σοφος",
+            "Straße ﬁne Ｋ\u{212a}",
+            "ёлка е\u{308}",
+        ] {
+            let by_char: Vec<String> = text
+                .split_whitespace()
+                .map(|word| word.chars().map(|c| fold_char(c).unwrap()).collect())
+                .collect();
+            assert_eq!(fold(text), by_char.join(" "), "{text}");
+        }
+        assert_eq!(fold_char('\u{a0}'), None);
+        assert_eq!(
+            fold_char('\u{a8}'),
+            None,
+            "decomposes to a space and a mark"
+        );
+        assert_eq!(fold_char('\u{301}').as_deref(), Some(""));
+        assert_eq!(fold_char('ſ').as_deref(), Some("s"));
+    }
+
+    #[test]
+    fn only_combining_marks_are_reordered() {
+        // Canonical reordering moves chars of a non-zero combining class; were any of them not a
+        // mark (which folding drops), folding would not be char by char.
+        use unicode_normalization::char::canonical_combining_class;
+        let reordered_kept = (0..=u32::from(char::MAX))
+            .filter_map(char::from_u32)
+            .filter(|c| canonical_combining_class(*c) != 0 && !is_combining_mark(*c))
+            .count();
+        assert_eq!(reordered_kept, 0);
     }
 
     #[test]

@@ -19,6 +19,12 @@ pub(crate) const MAX_PATTERN_BYTES: usize = domain::message::MAX_TEXT_BYTES;
 pub(crate) const MAX_REPLY_BYTES: usize = domain::message::MAX_TEXT_BYTES;
 /// Longest cooldown: a year.
 pub(crate) const MAX_COOLDOWN_SECONDS: u32 = 365 * 24 * 60 * 60;
+/// Most rules an account may have, enabled or not: matching one message is sized for this many
+/// (`just bench-rules`).
+pub(crate) const MAX_RULES_PER_ACCOUNT: usize = 1_000;
+/// Why a create is refused at [`MAX_RULES_PER_ACCOUNT`] rules (`409 rule_limit_reached`).
+pub(crate) const RULE_LIMIT_REACHED: &str =
+    "the account has 1000 rules, the most it may have: delete or reuse one to add another";
 
 /// A new rule as the API gives it (defaults already applied), not yet validated.
 #[derive(Debug, Clone)]
@@ -56,7 +62,18 @@ pub(crate) enum RuleWriteError {
     Store(#[from] RuleStoreError),
 }
 
-/// Stores a new rule for `account`.
+/// What creating a rule did.
+#[derive(Debug)]
+pub(crate) enum Created {
+    /// The rule, stored.
+    Rule(ReplyRule),
+    /// Nothing: the account has [`MAX_RULES_PER_ACCOUNT`] rules already.
+    LimitReached,
+}
+
+/// Stores a new rule for `account`, unless it has [`MAX_RULES_PER_ACCOUNT`] rules already. The
+/// count is read before the insert, so creates racing at the limit may pass it by as many as
+/// race: the limit bounds matching cost, which a few more rules do not change.
 ///
 /// # Errors
 /// [`RuleWriteError`]; `Store(UnknownAccount)` when the account does not exist.
@@ -66,7 +83,7 @@ pub(crate) async fn create_rule(
     clock: &dyn Clock,
     account: &AccountId,
     input: RuleInput,
-) -> Result<ReplyRule, RuleWriteError> {
+) -> Result<Created, RuleWriteError> {
     let now = clock.now();
     let rule = ReplyRule {
         id: random::rule_id().map_err(RuleWriteError::Random)?,
@@ -81,9 +98,12 @@ pub(crate) async fn create_rule(
         updated_at: now,
     };
     validate(&rule)?;
+    if store.rules_for_account(account).await?.len() >= MAX_RULES_PER_ACCOUNT {
+        return Ok(Created::LimitReached);
+    }
     store.create_rule(&rule).await?;
     cache.forget(account);
-    Ok(rule)
+    Ok(Created::Rule(rule))
 }
 
 /// Applies `changes` to the rule `id` of `account`: `None` when there is no such rule. No change
@@ -200,4 +220,14 @@ fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), Validat
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limit_reason_names_the_limit() {
+        assert!(RULE_LIMIT_REACHED.contains(&MAX_RULES_PER_ACCOUNT.to_string()));
+    }
 }

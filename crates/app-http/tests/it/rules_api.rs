@@ -1,6 +1,6 @@
 //! `/api/v1/accounts/{id}/rules[/{rule_id}]` on every backend: create, list, read, update and
 //! delete; each field's validation (`422` naming it, an invalid or catastrophic regex
-//! included); scoping like the account itself.
+//! included); scoping like the account itself; the limit of rules per account.
 
 use adapters_db::backend_tests;
 use adapters_db::testing::TestDb;
@@ -18,6 +18,7 @@ backend_tests!(
     every_field_is_validated_naming_it,
     invalid_and_catastrophic_regexes_are_refused,
     rules_are_scoped_like_their_account,
+    an_account_has_at_most_a_thousand_rules,
 );
 
 /// An `/api/v1` client with its own key.
@@ -362,4 +363,49 @@ async fn rules_are_scoped_like_their_account(test: TestDb) {
             .status,
         200
     );
+}
+
+async fn an_account_has_at_most_a_thousand_rules(test: TestDb) {
+    use domain::ports::ReplyRuleStore;
+    use domain::{MatchKind, ReplyRule, RuleId, Timestamp};
+
+    let (_app, account, api) = start(&test).await;
+    // 999 rules straight into the store (1,000 creates would meet the API's rate limit).
+    for n in 0..999_u32 {
+        // Five bits per id character.
+        let entropy: [u8; 12] = std::array::from_fn(|i| {
+            u8::try_from((n >> (5 * (i % 3))) & 31).unwrap() | u8::from(i >= 3)
+        });
+        let rule = ReplyRule {
+            id: RuleId::from_entropy(entropy),
+            account_id: account.clone(),
+            match_kind: MatchKind::Keyword,
+            pattern: format!("word{n}"),
+            reply: "hi".to_owned(),
+            priority: 0,
+            enabled: n % 2 == 0,
+            cooldown_seconds: 0,
+            created_at: Timestamp::from_millis(i64::from(n)),
+            updated_at: Timestamp::from_millis(i64::from(n)),
+        };
+        test.db.create_rule(&rule).await.unwrap();
+    }
+    let body = json!({"match": "contains", "pattern": "price", "reply": "Prices: …"});
+    let last = api.create(&account, body.clone()).await;
+    let rules = format!("/api/v1/accounts/{account}/rules");
+    let refused = api.call(Method::POST, &rules, Some(&body)).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.json);
+    assert_eq!(refused.json["error"]["code"], "rule_limit_reached");
+    let listed = api.call(Method::GET, &rules, None).await;
+    assert_eq!(listed.json["data"].as_array().unwrap().len(), 1_000);
+
+    let deleted = api
+        .call(
+            Method::DELETE,
+            &format!("{rules}/{}", last["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    api.create(&account, body).await;
 }

@@ -53,7 +53,8 @@ pub(crate) async fn list(
     }))
 }
 
-/// Creates a rule: `201` with `Location`.
+/// Creates a rule: `201` with `Location`; `409 rule_limit_reached` when the account has
+/// 1,000 rules (`MAX_RULES_PER_ACCOUNT`).
 #[tracing::instrument(name = "create rule", skip_all, fields(account.id = %path, rule.id))]
 pub(crate) async fn create(
     caller: ApiCaller,
@@ -63,7 +64,7 @@ pub(crate) async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let account = account_of(&caller, &state, &path).await?;
     let input = body.into_inner()?.0.parse_create()?;
-    let rule = replies::create_rule(
+    let created = replies::create_rule(
         state.rules.as_ref(),
         &state.rule_cache,
         state.clock.as_ref(),
@@ -71,6 +72,12 @@ pub(crate) async fn create(
         input,
     )
     .await?;
+    let replies::Created::Rule(rule) = created else {
+        return Err(ApiError::Conflict {
+            code: "rule_limit_reached",
+            reason: replies::RULE_LIMIT_REACHED,
+        });
+    };
     tracing::Span::current().record("rule.id", tracing::field::display(&rule.id));
     tracing::info!(account.id = %account, rule.id = %rule.id, rule.match_kind = rule.match_kind.as_str(), "rule created");
     Ok(HttpResponse::Created()
