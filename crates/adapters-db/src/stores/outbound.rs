@@ -16,7 +16,7 @@ use super::cooldowns::ReplyKey;
 use super::deliveries::DeliveryRow;
 use super::echoes::link_echo;
 use crate::Database;
-use crate::error::{DbError, corrupt};
+use crate::error::{DbError, corrupt, retry_conflicts};
 use crate::macros::{with_conn, with_tx};
 use crate::schema::{crm_deliveries, outbound_messages};
 
@@ -193,6 +193,7 @@ fn queue_error(error: DbError) -> OutboundQueueError {
 }
 
 /// The columns a finished attempt sets.
+#[derive(Clone)]
 struct Outcome {
     status: OutboundStatus,
     instagram_message_id: Option<String>,
@@ -381,7 +382,8 @@ impl Database {
 #[async_trait]
 impl OutboundQueue for Database {
     async fn enqueue_outbound(&self, message: &OutboundMessage) -> Result<(), OutboundQueueError> {
-        self.insert_outbound(OutboundRow::from(message))
+        let row = OutboundRow::from(message);
+        retry_conflicts(|| self.insert_outbound(row.clone()))
             .await
             .map_err(queue_error)
     }
@@ -393,8 +395,7 @@ impl OutboundQueue for Database {
         lease: Duration,
         skip_accounts: &[AccountId],
     ) -> Result<Vec<OutboundMessage>, OutboundQueueError> {
-        let rows = self
-            .claim_outbound(now, limit, lease, skip_accounts)
+        let rows = retry_conflicts(|| self.claim_outbound(now, limit, lease, skip_accounts))
             .await
             .map_err(queue_error)?;
         rows.into_iter()
@@ -412,10 +413,13 @@ impl OutboundQueue for Database {
         now: Timestamp,
     ) -> Result<OutboundMessage, OutboundQueueError> {
         let delivery = delivery.as_ref().map(DeliveryRow::from);
+        let outcome = Outcome::from(result);
         let row = guarded(
-            self.finish(id.as_str(), attempt, Outcome::from(result), delivery, now)
-                .await
-                .map_err(queue_error)?,
+            retry_conflicts(|| {
+                self.finish(id.as_str(), attempt, outcome.clone(), delivery.clone(), now)
+            })
+            .await
+            .map_err(queue_error)?,
         )?;
         OutboundMessage::try_from(row).map_err(queue_error)
     }
@@ -428,7 +432,7 @@ impl OutboundQueue for Database {
         now: Timestamp,
     ) -> Result<(), OutboundQueueError> {
         guarded(
-            self.postpone(id.as_str(), attempt, until, now)
+            retry_conflicts(|| self.postpone(id.as_str(), attempt, until, now))
                 .await
                 .map_err(queue_error)?,
         )

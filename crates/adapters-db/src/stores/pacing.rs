@@ -15,7 +15,7 @@ use diesel_async::RunQueryDsl;
 use domain::ports::{SendPacing, StoreError};
 use domain::{AccountId, Timestamp};
 
-use crate::error::DbError;
+use crate::error::{DbError, retry_conflicts};
 use crate::macros::with_tx;
 use crate::schema::accounts;
 use crate::{Backend, Database};
@@ -39,6 +39,16 @@ fn micros(duration: Duration) -> i64 {
 }
 
 impl Database {
+    /// [`Self::advance_pace`], run again when it loses a race (a MySQL deadlock).
+    async fn advance_pace_retrying(
+        &self,
+        account: &str,
+        floor_us: i64,
+        step_us: i64,
+    ) -> Result<Option<i64>, DbError> {
+        retry_conflicts(|| self.advance_pace(account, floor_us, step_us)).await
+    }
+
     /// Advances the pace and returns the new `next_send_at_us` (`None`: no such account).
     async fn advance_pace(
         &self,
@@ -81,7 +91,7 @@ impl SendPacing for Database {
         let tolerance_us = step_us.saturating_mul(i64::from(burst.saturating_sub(1)));
         let floor_us = now_us.saturating_sub(tolerance_us);
         let Some(next_us) = self
-            .advance_pace(account.as_str(), floor_us, step_us)
+            .advance_pace_retrying(account.as_str(), floor_us, step_us)
             .await?
         else {
             return Ok(now);
@@ -96,7 +106,8 @@ impl SendPacing for Database {
 
     async fn hold_sends(&self, account: &AccountId, until: Timestamp) -> Result<(), StoreError> {
         let until_us = until.as_millis().saturating_mul(1_000);
-        self.advance_pace(account.as_str(), until_us, 0).await?;
+        self.advance_pace_retrying(account.as_str(), until_us, 0)
+            .await?;
         Ok(())
     }
 }
