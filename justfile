@@ -33,7 +33,7 @@ fmt:
     cargo fmt --all
 
 # Every benchmark.
-bench: bench-db bench-ingest bench-rules
+bench: bench-db bench-ingest bench-delivery bench-rules
 
 # Storage benchmarks on each backend (see docs/benchmarks.md).
 bench-db *ARGS:
@@ -42,6 +42,11 @@ bench-db *ARGS:
 # Signed webhooks through the real service on each backend, 64 connections (BENCH_SECONDS, default 20).
 bench-ingest *ARGS:
     cargo bench -p app-http --bench ingest "$@"
+
+# Webhooks → CRM latency, max rate and a 30 s CRM outage through the real service, on each backend
+# (`--quick` for a few seconds per phase; see docs/benchmarks.md).
+bench-delivery *ARGS:
+    cargo bench -p app-http --bench delivery -- "$@"
 
 # Choosing the auto-reply of one message among 1,000 rules: p50/p99 per message (see
 # docs/benchmarks.md; BENCH_ITERATIONS, default 200000).

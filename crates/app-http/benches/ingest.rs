@@ -19,6 +19,8 @@
     reason = "a bench binary prints and fails loudly"
 )]
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,21 +28,14 @@ use std::time::{Duration, Instant};
 
 use adapters_db::testing::TestDb;
 use adapters_db::{Backend, Database, DatabaseUrl};
-use adapters_instagram::signature_header_value;
-use app_http::bootstrap::generate_webhook_secret;
-use app_http::clock::SystemClock;
-use app_http::config::Overrides;
-use app_http::credentials::AesGcmCipher;
-use app_http::{Application, Config};
-use domain::ports::{AccountStore, Clock, CredentialCipher, DeliveryQueue, MessageStore};
-use domain::{Account, AccountId, DeliveryFilter, InstagramId, PageRequest, Username, WebhookUrl};
-use secrecy::SecretString;
-use tokio::sync::oneshot;
+use app_http::Application;
+use domain::ports::{DeliveryQueue, MessageStore};
+use domain::{AccountId, DeliveryFilter, PageRequest};
+
+use common::{Service, percentile, post_from_clients};
 
 /// Concurrent connections posting webhooks, and concurrent writers of the ceiling.
 const CONNECTIONS: usize = 64;
-/// The app secret the service checks and the bench signs with.
-const APP_SECRET: &str = "bench-app-secret";
 /// The business account every webhook is for.
 const BUSINESS_ID: &str = "17841400000000000";
 
@@ -60,13 +55,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
-    let only: Option<String> = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
-    // reqwest is built with `rustls-no-provider` in this workspace.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::runtime();
     println!(
         "igrouter ingest benchmark: {seconds} s per backend, {CONNECTIONS} connections, {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -78,10 +67,7 @@ fn main() {
     println!(
         "|----------|-----------:|-------:|-------:|---------------:|-----------:|-------------|"
     );
-    for backend in Backend::ALL {
-        if only.as_deref().is_some_and(|name| name != backend.name()) {
-            continue;
-        }
+    for backend in common::selected_backends() {
         let duration = Duration::from_secs(seconds);
         match runtime.block_on(bench_backend(backend, duration)) {
             Some(figures) => print_row(backend, &figures),
@@ -114,74 +100,47 @@ async fn bench_backend(backend: Backend, duration: Duration) -> Option<Figures> 
     let test = TestDb::new(backend).await?;
     let ddl = "CREATE TABLE bench_ceiling (id BIGINT PRIMARY KEY, v VARCHAR(64) NOT NULL)";
     test.db.bench_execute(ddl).await.unwrap();
-    let config = Config::from_lookup(
-        |name| match name {
-            "DATABASE_URL" => Some(test.url.clone()),
-            "BIND_ADDRESS" => Some("127.0.0.1:0".to_owned()),
-            "INSTAGRAM_APP_SECRET" => Some(APP_SECRET.to_owned()),
-            "LOG_LEVEL" => Some("warn".to_owned()),
-            _ => None,
-        },
-        &Overrides::default(),
+    let config = common::config(&test.url, &[]);
+    // Nothing listens at the CRM URL: the delivery worker's attempts fail and are rescheduled.
+    let account = common::seed_account(
+        &test.db,
+        &config,
+        BUSINESS_ID,
+        "bench_shop",
+        "http://127.0.0.1:9/crm",
     )
-    .expect("the bench configuration is valid");
-    let account = seed_account(&test.db, &config).await;
+    .await;
     let pool = config.database.pool;
-    let app = Application::build(config).await.unwrap();
-    let address = format!("http://127.0.0.1:{}/webhooks/instagram", app.port());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async {
-        let _ = stopped.await;
-    }));
+    let service = Service::start(Application::build(config).await.unwrap());
 
     // The ceiling through a pool of the service's size, while the service idles.
     let ceiling_db = Database::connect(&DatabaseUrl::parse(&test.url).unwrap(), pool).unwrap();
     let ceiling_per_sec = ceiling(&ceiling_db, duration).await;
 
-    let posted = post_webhooks(&address, duration).await;
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
-    let verified = verify(&test, &account.id, &posted.mids).await;
+    let business_ids = [BUSINESS_ID.to_owned()];
+    let posted = post_from_clients(
+        &service.webhook_url,
+        CONNECTIONS,
+        duration,
+        "bench",
+        &business_ids,
+    )
+    .await;
+    service.stop().await;
+    let mids: Vec<String> = posted.acks.iter().map(|ack| ack.mid.clone()).collect();
+    let verified = verify(&test, &account.id, &mids).await;
 
-    let mut latencies = posted.latencies;
+    let mut latencies: Vec<f64> = posted.acks.iter().map(common::Ack::latency_ms).collect();
     latencies.sort_unstable_by(f64::total_cmp);
     Some(Figures {
-        webhooks_per_sec: posted.mids.len() as f64 / posted.elapsed.as_secs_f64(),
+        webhooks_per_sec: mids.len() as f64 / posted.elapsed.as_secs_f64(),
         p50_ms: percentile(&latencies, 0.50),
         p99_ms: percentile(&latencies, 0.99),
         ceiling_per_sec,
-        acknowledged: posted.mids.len(),
+        acknowledged: mids.len(),
         failed: posted.failed,
         verified,
     })
-}
-
-/// An account for [`BUSINESS_ID`] that forwards to a CRM (nothing listens there: deliveries
-/// only queue; no worker runs yet).
-async fn seed_account(db: &Database, config: &Config) -> Account {
-    let cipher = AesGcmCipher::new(&config.credentials).unwrap();
-    let id = app_http::random::account_id().unwrap();
-    let now = SystemClock.now();
-    let account = Account {
-        instagram_account_id: InstagramId::parse("instagram_account_id", BUSINESS_ID).unwrap(),
-        username: Username::parse("bench_shop").unwrap(),
-        access_token: cipher
-            .seal(&id, &SecretString::from("token".to_owned()))
-            .unwrap(),
-        webhook_secret: cipher
-            .seal(&id, &generate_webhook_secret().unwrap())
-            .unwrap(),
-        crm_webhook_url: Some(
-            WebhookUrl::parse("crm_webhook_url", "http://127.0.0.1:9/crm").unwrap(),
-        ),
-        token_invalid_since: None,
-        send_rate_per_second: 100,
-        created_at: now,
-        updated_at: now,
-        id,
-    };
-    db.create_account(&account).await.unwrap();
-    account
 }
 
 /// Bare inserts per second from [`CONNECTIONS`] concurrent tasks.
@@ -206,82 +165,6 @@ async fn ceiling(db: &Database, duration: Duration) -> f64 {
         task.await.unwrap();
     }
     rows.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
-}
-
-/// What the posting tasks saw.
-struct Posted {
-    /// The `mid`s the service acknowledged with `200`.
-    mids: Vec<String>,
-    /// Latency of each acknowledged post, in ms.
-    latencies: Vec<f64>,
-    /// Posts answered otherwise, or not at all.
-    failed: u64,
-    elapsed: Duration,
-}
-
-async fn post_webhooks(address: &str, duration: Duration) -> Posted {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let deadline = started + duration;
-    let tasks: Vec<_> = (0..CONNECTIONS)
-        .map(|connection| {
-            let (client, address) = (client.clone(), address.to_owned());
-            tokio::spawn(async move {
-                let (mut mids, mut latencies, mut failed) = (Vec::new(), Vec::new(), 0_u64);
-                let mut n = 0_u64;
-                while Instant::now() < deadline {
-                    n += 1;
-                    let mid = format!("bench.{connection}.{n}");
-                    let body = webhook_body(connection, &mid);
-                    let signature = signature_header_value(APP_SECRET.as_bytes(), &body);
-                    let sent = Instant::now();
-                    let answer = client
-                        .post(&address)
-                        .header("content-type", "application/json")
-                        .header("x-hub-signature-256", signature)
-                        .body(body)
-                        .send()
-                        .await;
-                    match answer {
-                        Ok(response) if response.status() == 200 => {
-                            let _ = response.bytes().await;
-                            latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-                            mids.push(mid);
-                        }
-                        _ => failed += 1,
-                    }
-                }
-                (mids, latencies, failed)
-            })
-        })
-        .collect();
-    let mut posted = Posted {
-        mids: Vec::new(),
-        latencies: Vec::new(),
-        failed: 0,
-        elapsed: Duration::ZERO,
-    };
-    for task in tasks {
-        let (mids, latencies, failed) = task.await.unwrap();
-        posted.mids.extend(mids);
-        posted.latencies.extend(latencies);
-        posted.failed += failed;
-    }
-    posted.elapsed = started.elapsed();
-    posted
-}
-
-/// A single-message body as Meta sends it, from customer `connection`.
-fn webhook_body(connection: usize, mid: &str) -> Vec<u8> {
-    let now = SystemClock.now().as_millis();
-    format!(
-        r#"{{"object":"instagram","entry":[{{"id":"{BUSINESS_ID}","time":{now},"messaging":[{{"sender":{{"id":"{}"}},"recipient":{{"id":"{BUSINESS_ID}"}},"timestamp":{now},"message":{{"mid":"{mid}","text":"hello from the benchmark"}}}}]}}]}}"#,
-        9_000_000 + connection
-    )
-    .into_bytes()
 }
 
 /// Every acknowledged `mid` stored exactly once, with exactly one delivery each.
@@ -336,12 +219,4 @@ async fn verify(test: &TestDb, account: &AccountId, acknowledged: &[String]) -> 
         ));
     }
     Ok(())
-}
-
-fn percentile(sorted: &[f64], quantile: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * quantile).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
