@@ -1,5 +1,5 @@
 //! [`Pump`]: the loop both queue workers share. It claims due work when rung, on a poll, and
-//! when a finished task leaves room behind a full claim; runs each claimed item as its own task;
+//! when a finished task leaves room behind a claim that left work; runs each claimed item as its own task;
 //! bounds how many items are claimed and not finished, in all and per account; and, when told
 //! to stop, lets the tasks under way finish for a while.
 //!
@@ -109,7 +109,7 @@ impl<J: Job> Pump<J> {
         poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
         // Look at once: work may have been left by a previous run.
         let mut look = true;
-        // The last claim may have left due work behind (it was full, or there was no room).
+        // The last claim may have left due work behind (it was full, skipped busy accounts, or there was no room).
         let mut backlog = false;
         loop {
             if *stop.borrow() {
@@ -147,8 +147,11 @@ impl<J: Job> Pump<J> {
     }
 
     /// Claims what fits and starts a task for each item. Returns whether due work may remain
-    /// (the claim was full or there was no room to claim).
+    /// (the claim was full, left busy accounts out, or there was no room to claim).
     async fn claim_and_start(&self, tasks: &mut JoinSet<()>) -> bool {
+        // Finished tasks stay in the set until joined; count only those still running, or a
+        // burst that just ended would leave room for one claim per loop turn.
+        while tasks.try_join_next().is_some() {}
         let room = self.settings.concurrency.saturating_sub(tasks.len());
         let limit = u32::try_from(room)
             .unwrap_or(u32::MAX)
@@ -156,14 +159,18 @@ impl<J: Job> Pump<J> {
         if limit == 0 {
             return true;
         }
-        let claimed = match self.job.claim(limit, self.slots.busy_accounts()).await {
+        let busy = self.slots.busy_accounts();
+        let skipped_some = !busy.is_empty();
+        let claimed = match self.job.claim(limit, busy).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(worker = J::NAME, error = %error, "could not claim work; will try again at the next poll");
                 return false;
             }
         };
-        let full = claimed.len() == usize::try_from(limit).unwrap_or(usize::MAX);
+        // A short claim that left busy accounts out says nothing about their due work: claim
+        // again when one of their tasks finishes, not only at the next poll.
+        let more = skipped_some || claimed.len() == usize::try_from(limit).unwrap_or(usize::MAX);
         // Count every item before any task runs, so the next claim already sees them.
         let mut places: HashMap<AccountId, Vec<Slot>> = HashMap::new();
         for item in &claimed {
@@ -182,7 +189,7 @@ impl<J: Job> Pump<J> {
             });
         }
         // Slots left over belong to items the job made no task for; dropping them frees them.
-        full
+        more
     }
 }
 
