@@ -33,7 +33,7 @@ fmt:
     cargo fmt --all
 
 # Every benchmark.
-bench: bench-db bench-ingest bench-delivery bench-rules
+bench: bench-db bench-ingest bench-delivery bench-send bench-rules
 
 # Storage benchmarks on each backend (see docs/benchmarks.md).
 bench-db *ARGS:
@@ -47,6 +47,12 @@ bench-ingest *ARGS:
 # (`--quick` for a few seconds per phase; see docs/benchmarks.md).
 bench-delivery *ARGS:
     cargo bench -p app-http --bench delivery -- "$@"
+
+# Send API accepted sends/s at 32 connections, 202 → sent against a fake Graph API (20 ms), and
+# the 100/s per-account pace, on each backend (`--quick` for a few seconds per phase; see
+# docs/benchmarks.md).
+bench-send *ARGS:
+    cargo bench -p app-http --bench send -- "$@"
 
 # Choosing the auto-reply of one message among 1,000 rules: p50/p99 per message (see
 # docs/benchmarks.md; BENCH_ITERATIONS, default 200000).
