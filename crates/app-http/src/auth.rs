@@ -7,6 +7,9 @@
 //! all get the same `401` with `WWW-Authenticate: Bearer`. In development, until the first key is
 //! created, any non-empty token is accepted with access to every account; production never does
 //! that. Keys are never logged, only their ids.
+//!
+//! Once the caller is known, the extractor charges its bucket of the `/api/v1` rate limit
+//! (`rate_limit`): over the limit, the request is answered `429` before its handler runs.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,13 +20,14 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{AUTHORIZATION, HeaderValue};
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use domain::ports::{ApiKeyStore, Clock};
 use domain::{AccountId, ApiKeyHash, ApiKeyId, ApiKeyScope};
 
 use crate::api_keys::hash_key;
 use crate::config::Environment;
 use crate::http_error::ApiError;
+use crate::rate_limit::{Outcome, Partition};
 use crate::state::AppState;
 
 /// `last_used_at` is written at most this often per key and instance, so a busy key does not
@@ -33,7 +37,9 @@ pub(crate) const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 /// An authenticated `/api/v1` caller.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiCaller {
-    key: Option<ApiKeyId>,
+    /// The rate-limit bucket it is charged to: its key, or in development's any-token mode
+    /// its token.
+    partition: Partition,
     scope: ApiKeyScope,
 }
 
@@ -54,13 +60,9 @@ impl ApiCaller {
         &self.scope
     }
 
-    /// The key's id; `None` for the development any-token caller.
-    #[expect(
-        dead_code,
-        reason = "the per-key rate limit (API_RATE_LIMIT) will key on it"
-    )]
-    pub(crate) fn key_id(&self) -> Option<&ApiKeyId> {
-        self.key.as_ref()
+    /// The rate-limit bucket the caller's requests are charged to.
+    pub(crate) fn partition(&self) -> &Partition {
+        &self.partition
     }
 
     /// `Ok` when the caller may see `account`; otherwise `404`, exactly as if it did not exist, so
@@ -104,10 +106,21 @@ impl FromRequest for ApiCaller {
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let state = request.app_data::<web::Data<AppState>>().cloned();
         let header = request.headers().get(AUTHORIZATION).cloned();
+        let request = request.clone();
         Box::pin(async move {
             let state = state
                 .ok_or_else(|| ApiError::Internal("the application state is missing".into()))?;
-            state.auth.authenticate(header.as_ref()).await
+            let caller = state.auth.authenticate(header.as_ref()).await?;
+            let outcome = state.rate_limits.check(caller.partition());
+            // The answer's RateLimit headers are written from it, whatever the handler answers.
+            request.extensions_mut().insert(outcome);
+            match outcome {
+                Outcome::Allowed { .. } => Ok(caller),
+                Outcome::Limited { retry_after_secs } => {
+                    tracing::debug!(retry_after_secs, "api request refused: rate limited");
+                    Err(ApiError::RateLimited { retry_after_secs })
+                }
+            }
         })
     }
 }
@@ -144,13 +157,13 @@ impl Authenticator {
         let Some(token) = bearer_token(header) else {
             return Err(refuse("the authorization header is not 'Bearer <key>'"));
         };
+        let presented = hash_key(token);
         if self.accepts_any_token().await? {
             return Ok(ApiCaller {
-                key: None,
+                partition: Partition::Token(presented),
                 scope: ApiKeyScope::All,
             });
         }
-        let presented = hash_key(token);
         let Some(key) = self.keys.active_api_key_by_hash(&presented).await? else {
             return Err(refuse("unknown or revoked api key"));
         };
@@ -160,7 +173,7 @@ impl Authenticator {
         }
         self.touch(&key.id).await;
         Ok(ApiCaller {
-            key: Some(key.id),
+            partition: Partition::Key(key.id),
             scope: key.scope,
         })
     }
@@ -198,7 +211,7 @@ impl Authenticator {
 }
 
 /// The token of `Bearer <token>` (scheme case-insensitive, RFC 7235); `None` for anything else.
-fn bearer_token(header: &HeaderValue) -> Option<&str> {
+pub(crate) fn bearer_token(header: &HeaderValue) -> Option<&str> {
     let text = header.to_str().ok()?;
     let (scheme, token) = text.trim().split_once(' ')?;
     let token = token.trim();
@@ -216,7 +229,7 @@ fn bearer_token(header: &HeaderValue) -> Option<&str> {
 /// `ring::constant_time::verify_slices_are_equal` would do, but ring 0.17.14 deprecated it as
 /// internal "with no promises regarding side channels"; this XOR-fold over fixed-size arrays has
 /// no data-dependent branch, and `black_box` keeps the optimiser from adding an early exit.
-fn hashes_equal(stored: &ApiKeyHash, presented: &ApiKeyHash) -> bool {
+pub(crate) fn hashes_equal(stored: &ApiKeyHash, presented: &ApiKeyHash) -> bool {
     let difference = stored
         .0
         .iter()
@@ -268,7 +281,7 @@ mod tests {
         let mine = AccountId::parse("acc_aaaaaaaaaaaa").unwrap();
         let other = AccountId::parse("acc_bbbbbbbbbbbb").unwrap();
         let scoped = ApiCaller {
-            key: None,
+            partition: Partition::Token(hash_key("igr_x")),
             scope: ApiKeyScope::Accounts(vec![mine.clone()]),
         };
         assert!(scoped.require_account(&mine).is_ok());
@@ -283,7 +296,7 @@ mod tests {
         ));
 
         let everything = ApiCaller {
-            key: None,
+            partition: Partition::Token(hash_key("igr_x")),
             scope: ApiKeyScope::All,
         };
         assert!(everything.require_account(&other).is_ok());

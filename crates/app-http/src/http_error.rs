@@ -15,7 +15,8 @@
 //! that is not failed → 409 `delivery_not_failed`; a send for an account the key cannot see →
 //! 422 naming `account_id`, like an unknown one; an idempotency key reused with another request →
 //! 422 `idempotency_key_mismatch`, and while its first request is still being processed → 409
-//! `idempotency_key_in_use`; the database down → 503.
+//! `idempotency_key_in_use`; an API key over `API_RATE_LIMIT` → 429 `rate_limited` with
+//! `Retry-After`; `/metrics` without its `METRICS_TOKEN` → 401; the database down → 503.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
@@ -44,6 +45,15 @@ pub(crate) enum ApiError {
     /// No API key, or one that is malformed, unknown or revoked.
     #[error("a valid api key is required: Authorization: Bearer <key>")]
     Unauthorized,
+    /// `/metrics` without the bearer token `METRICS_TOKEN` names.
+    #[error("the metrics token is required: Authorization: Bearer <METRICS_TOKEN>")]
+    MetricsUnauthorized,
+    /// The API key made more requests than `API_RATE_LIMIT` allows.
+    #[error("too many requests for this api key; retry later")]
+    RateLimited {
+        /// Seconds until a request is let through again (`Retry-After`).
+        retry_after_secs: u64,
+    },
     /// A webhook post without a valid signature (missing, malformed or matching no secret).
     #[error("invalid webhook signature")]
     InvalidSignature(#[source] SignatureError),
@@ -125,7 +135,8 @@ impl ApiError {
     /// The stable, machine-readable `code` of the answer.
     pub(crate) const fn code(&self) -> &'static str {
         match self {
-            Self::Unauthorized => "unauthorized",
+            Self::Unauthorized | Self::MetricsUnauthorized => "unauthorized",
+            Self::RateLimited { .. } => "rate_limited",
             Self::InvalidSignature(_) => "invalid_signature",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
@@ -148,6 +159,9 @@ impl ApiError {
                 json!({ "field": field, "reason": reason })
             }
             Self::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
+            Self::RateLimited { retry_after_secs } => {
+                json!({ "retry_after_seconds": retry_after_secs })
+            }
             Self::Invalid {
                 field: Some(field),
                 reason,
@@ -157,6 +171,7 @@ impl ApiError {
                 reason,
             } => json!({ "reason": reason }),
             Self::Unauthorized
+            | Self::MetricsUnauthorized
             | Self::InvalidSignature(_)
             | Self::Forbidden
             | Self::NotFound
@@ -171,7 +186,10 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Unauthorized | Self::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::MetricsUnauthorized | Self::InvalidSignature(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -194,9 +212,15 @@ impl ResponseError for ApiError {
         }
         let message = self.to_string();
         let mut response = HttpResponse::build(status);
-        if matches!(self, Self::Unauthorized) {
+        match self {
             // RFC 6750 §3: a 401 names the scheme the client should use.
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            Self::Unauthorized | Self::MetricsUnauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::RateLimited { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, *retry_after_secs));
+            }
+            _ => {}
         }
         response.json(ErrorBody {
             error: ErrorObject {

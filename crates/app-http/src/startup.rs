@@ -23,6 +23,8 @@ use crate::config::{Config, DatabaseConfig, Environment};
 use crate::credentials::{self, AesGcmCipher, CheckKeyError};
 use crate::http_error;
 use crate::ingest::{Ingest, IngestReplies, WebhookCounters};
+use crate::metrics::{self, MetricSources, Metrics};
+use crate::rate_limit::{self, ApiRateLimiter};
 use crate::replies::{RULES_TTL, RuleCache};
 use crate::routes;
 use crate::sending;
@@ -109,6 +111,20 @@ impl Application {
         // Ingest matches with it and rule writes make it forget, so this instance's rule changes
         // apply to the next message.
         let rule_cache = Arc::new(RuleCache::new(database.clone(), RULES_TTL));
+        let rate_limits = Arc::new(ApiRateLimiter::new(&config.server.api_rate_limit));
+        let pools = Arc::clone(&database);
+        let service_metrics = Arc::new(Metrics::new(
+            MetricSources {
+                webhooks: webhook_counters.clone(),
+                deliveries: metrics.deliveries.clone(),
+                sends: metrics.sends.clone(),
+                rate_limits: rate_limits.clone(),
+                queues: database.clone(),
+                clock: clock.clone(),
+                pools: Box::new(move || pools.pool_usage()),
+            },
+            config.server.metrics_token.as_ref(),
+        ));
         let state = AppState {
             health: database.clone(),
             accounts: accounts.clone(),
@@ -135,6 +151,8 @@ impl Application {
             rules: database.clone(),
             rule_cache,
             auth: Authenticator::new(database, clock.clone(), config.environment),
+            rate_limits,
+            metrics: service_metrics,
             cipher,
             clock,
             webhook_destinations: destination_policy(&config.crm),
@@ -223,6 +241,9 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(http_error::not_found))
                 .wrap(http_error::method_not_allowed_handler())
+                // Outside the 405 rewrite, so its answers get the rate-limit headers and count.
+                .wrap(from_fn(rate_limit::add_headers))
+                .wrap(from_fn(metrics::observe_request))
                 .wrap(from_fn(telemetry::log_request))
         })
         .listen(self.listener)

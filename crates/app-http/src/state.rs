@@ -10,6 +10,8 @@ use domain::ports::{
 
 use crate::auth::Authenticator;
 use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::rate_limit::ApiRateLimiter;
 use crate::replies::RuleCache;
 use crate::webhook_auth::WebhookAuth;
 use crate::webhook_url::DestinationPolicy;
@@ -23,6 +25,10 @@ pub(crate) struct AppState {
     pub(crate) accounts: Arc<dyn AccountStore>,
     /// Checks `/api/v1` callers' keys.
     pub(crate) auth: Authenticator,
+    /// The per-key `/api/v1` rate limit (`API_RATE_LIMIT`).
+    pub(crate) rate_limits: Arc<ApiRateLimiter>,
+    /// What `/metrics` shows; the request middleware feeds its HTTP latency.
+    pub(crate) metrics: Arc<Metrics>,
     /// Seals and opens account credentials (`CREDENTIALS_KEY`).
     pub(crate) cipher: Arc<dyn CredentialCipher>,
     /// The time, for `created_at` and `updated_at`.

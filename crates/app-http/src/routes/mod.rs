@@ -8,6 +8,7 @@ mod deliveries;
 mod health;
 mod json_fields;
 mod messages;
+mod metrics;
 mod rules;
 mod webhooks;
 
@@ -18,6 +19,7 @@ use actix_web::web::{self, ServiceConfig};
 pub(crate) fn configure(config: &mut ServiceConfig) {
     config
         .service(web::resource("/health").get(health::health))
+        .service(web::resource("/metrics").get(metrics::metrics))
         .service(
             web::resource("/webhooks/instagram")
                 .get(webhooks::verify)

@@ -159,7 +159,7 @@ fn payload(id: &EventId, account: &Account, created_at: Timestamp) -> Value {
 
 /// Stores an inbound message of `account` received at `created_at` and its pending delivery,
 /// due then; the delivery's id.
-async fn queue(test: &TestDb, account: &Account, created_at: Timestamp) -> EventId {
+pub(crate) async fn queue(test: &TestDb, account: &Account, created_at: Timestamp) -> EventId {
     let id = app_http::random::event_id().unwrap();
     let customer = InstagramId::parse("sender_id", "1234567890").unwrap();
     let mid = format!("mid-{id}");

@@ -25,6 +25,8 @@ mod errors;
 mod health;
 mod helpers;
 mod history_api;
+mod metrics;
+mod rate_limits;
 mod rules_api;
 mod send_api;
 mod send_worker;

@@ -1,0 +1,34 @@
+//! `GET /metrics`: Prometheus metrics (contract §4; `metrics/` builds them, docs/metrics.md
+//! lists them). With `METRICS_TOKEN` set, only `Authorization: Bearer <METRICS_TOKEN>` may read
+//! them. Never rate limited.
+
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use crate::http_error::ApiError;
+use crate::metrics::Format;
+use crate::state::AppState;
+
+/// Every metric of this instance, in the format the scraper asked for.
+pub(crate) async fn metrics(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    if !state
+        .metrics
+        .authorize(request.headers().get(header::AUTHORIZATION))
+    {
+        tracing::debug!("metrics scrape refused: missing or wrong METRICS_TOKEN");
+        return Err(ApiError::MetricsUnauthorized);
+    }
+    let format = Format::negotiate(request.headers().get(header::ACCEPT));
+    let body = state
+        .metrics
+        .render(format)
+        .await
+        .map_err(|error| ApiError::Internal(Box::new(error)))?;
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .body(body))
+}
