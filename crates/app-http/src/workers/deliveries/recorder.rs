@@ -9,6 +9,13 @@ use domain::Timestamp;
 use domain::ports::{AttemptRecord, Clock, DeliveryQueue, DeliveryQueueError, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
+/// Pauses between tries to write a batch when the database fails: a result not written leaves
+/// its delivery claimed until the lease runs out, and then attempted again.
+const RETRY_PAUSES: [std::time::Duration; 2] = [
+    std::time::Duration::from_millis(250),
+    std::time::Duration::from_secs(1),
+];
+
 /// Most results written in one transaction.
 const MAX_BATCH: usize = 128;
 
@@ -73,7 +80,20 @@ impl RecorderLoop {
     }
 
     async fn write(&self, records: &[AttemptRecord], replies: Vec<Reply>, now: Timestamp) {
-        match self.queue.record_delivery_attempts(records, now).await {
+        let mut pauses = RETRY_PAUSES.iter();
+        let written = loop {
+            match (
+                self.queue.record_delivery_attempts(records, now).await,
+                pauses.next(),
+            ) {
+                (Err(error), Some(pause)) => {
+                    tracing::warn!(error = %error, results = records.len(), "could not record crm delivery results; trying again");
+                    tokio::time::sleep(*pause).await;
+                }
+                (written, _) => break written,
+            }
+        };
+        match written {
             Ok(outcomes) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(outcome);
