@@ -34,6 +34,7 @@
 )]
 
 mod common;
+mod fake_http;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -47,8 +48,6 @@ use adapters_db::testing::TestDb;
 use app_http::Application;
 use app_http::workers::deliveries::DeliveryMetrics;
 use domain::RetrySchedule;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{MissedTickBehavior, interval};
 
@@ -223,8 +222,6 @@ const UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length:
 
 /// A local CRM: accepts deliveries (or answers `503` while down) and records their arrival.
 struct Crm {
-    /// `http://127.0.0.1:PORT`.
-    url: String,
     down: AtomicBool,
     /// `503`s answered.
     refused: AtomicU64,
@@ -243,86 +240,29 @@ struct CrmLog {
     unreadable: u64,
 }
 
-/// The receiver and its accept loop, stopped when dropped.
+/// The receiver, served until dropped.
 struct CrmServer {
     crm: Arc<Crm>,
-    accept: JoinHandle<()>,
-}
-
-impl Drop for CrmServer {
-    fn drop(&mut self) {
-        self.accept.abort();
-    }
+    server: fake_http::Server,
 }
 
 impl CrmServer {
     async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let crm = Arc::new(Crm {
-            url: format!("http://{}", listener.local_addr().unwrap()),
             down: AtomicBool::new(false),
             refused: AtomicU64::new(0),
             log: Mutex::new(CrmLog::default()),
         });
-        let accepting = Arc::clone(&crm);
-        let accept = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let crm = Arc::clone(&accepting);
-                tokio::spawn(async move {
-                    // A connection the client closes ends here; nothing to report.
-                    let _ = serve_connection(stream, &crm).await;
-                });
-            }
-        });
-        Self { crm, accept }
+        let server = fake_http::serve(Arc::clone(&crm)).await;
+        Self { crm, server }
     }
 }
 
-/// Reads requests off one keep-alive connection and answers each; just enough HTTP/1.1 for
-/// reqwest's requests (a `Content-Length` body, no chunking).
-async fn serve_connection(stream: TcpStream, crm: &Crm) -> std::io::Result<()> {
-    stream.set_nodelay(true)?;
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        let (mut length, mut webhook_id) = (0_usize, None);
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).await? == 0 {
-                return Ok(());
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                let value = value.trim();
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.parse().unwrap();
-                } else if name.eq_ignore_ascii_case("webhook-id") {
-                    webhook_id = Some(value.to_owned());
-                } else {
-                    assert!(
-                        !name.eq_ignore_ascii_case("transfer-encoding"),
-                        "the receiver reads Content-Length bodies only"
-                    );
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).await?;
-        let arrived = Instant::now();
-        let answer = if crm.receive(arrived, webhook_id.as_deref(), &body) {
-            OK
-        } else {
-            UNAVAILABLE
-        };
-        write.write_all(answer).await?;
+impl fake_http::Handler for Crm {
+    async fn answer(&self, request: fake_http::Request) -> Vec<u8> {
+        assert!(request.line.starts_with("POST "), "{}", request.line);
+        let accepted = self.receive(request.arrived, request.header("webhook-id"), &request.body);
+        if accepted { OK } else { UNAVAILABLE }.to_vec()
     }
 }
 
@@ -399,7 +339,7 @@ impl Stage {
         let mut business_ids = Vec::new();
         for account in 0..ACCOUNTS {
             let business_id = format!("1784140000{account:07}");
-            let crm_url = format!("{}/crm/{account}", crm.crm.url);
+            let crm_url = format!("{}/crm/{account}", crm.server.url);
             let username = format!("bench_shop_{account}");
             common::seed_account(&test.db, &config, &business_id, &username, &crm_url).await;
             business_ids.push(business_id);

@@ -41,6 +41,7 @@
     reason = "the webhook helpers the other service benches share are not used here"
 )]
 mod common;
+mod fake_http;
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -59,9 +60,7 @@ use app_http::{Application, Config, api_keys};
 use domain::ports::{AccountStore, Clock, CredentialCipher, OutboundQueue};
 use domain::{Account, InstagramId, MessageId, OutboundStatus, Username};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 use tokio::time::{MissedTickBehavior, interval};
 
 use common::{Service, millis, percentile};
@@ -206,8 +205,6 @@ fn main() {
 
 /// A local Graph API: answers every send after [`GRAPH_LATENCY`] and records its arrival.
 struct Graph {
-    /// `http://127.0.0.1:PORT`.
-    url: String,
     /// The next `message_id` suffix.
     next_id: AtomicU64,
     log: Mutex<GraphLog>,
@@ -230,90 +227,39 @@ struct Arrival {
     at: Instant,
 }
 
-/// The fake and its accept loop, stopped when dropped.
+/// The fake, served until dropped.
 struct GraphServer {
     graph: Arc<Graph>,
-    accept: JoinHandle<()>,
-}
-
-impl Drop for GraphServer {
-    fn drop(&mut self) {
-        self.accept.abort();
-    }
+    server: fake_http::Server,
 }
 
 impl GraphServer {
     async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let graph = Arc::new(Graph {
-            url: format!("http://{}", listener.local_addr().unwrap()),
             next_id: AtomicU64::new(1),
             log: Mutex::new(GraphLog::default()),
         });
-        let accepting = Arc::clone(&graph);
-        let accept = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let graph = Arc::clone(&accepting);
-                tokio::spawn(async move {
-                    // A connection the client closes ends here; nothing to report.
-                    let _ = serve_connection(stream, &graph).await;
-                });
-            }
-        });
-        Self { graph, accept }
+        let server = fake_http::serve(Arc::clone(&graph)).await;
+        Self { graph, server }
     }
 }
 
-/// Reads requests off one keep-alive connection and answers each; just enough HTTP/1.1 for
-/// reqwest's requests (a `Content-Length` body, no chunking).
-async fn serve_connection(stream: TcpStream, graph: &Graph) -> std::io::Result<()> {
-    stream.set_nodelay(true)?;
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        let is_send = line.starts_with("POST ") && line.contains(GRAPH_SEND_PATH);
-        let (mut length, mut token) = (0_usize, None);
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).await? == 0 {
-                return Ok(());
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                let value = value.trim();
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.parse().unwrap();
-                } else if name.eq_ignore_ascii_case("authorization") {
-                    token = value.strip_prefix("Bearer ").map(str::to_owned);
-                } else {
-                    assert!(
-                        !name.eq_ignore_ascii_case("transfer-encoding"),
-                        "the fake Graph API reads Content-Length bodies only"
-                    );
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).await?;
-        let arrived = Instant::now();
+impl fake_http::Handler for Graph {
+    async fn answer(&self, request: fake_http::Request) -> Vec<u8> {
+        let is_send = request.line.starts_with("POST ") && request.line.contains(GRAPH_SEND_PATH);
+        let token = request
+            .header("authorization")
+            .and_then(|value| value.strip_prefix("Bearer "));
         let recipient = if is_send {
-            graph.receive(arrived, token.as_deref(), &body)
+            self.receive(request.arrived, token, &request.body)
         } else {
-            graph.log.lock().unwrap().unreadable += 1;
+            self.log.lock().unwrap().unreadable += 1;
             None
         };
-        tokio::time::sleep(GRAPH_LATENCY.saturating_sub(arrived.elapsed())).await;
+        tokio::time::sleep(GRAPH_LATENCY.saturating_sub(request.arrived.elapsed())).await;
         let answer = match recipient {
             Some(recipient) => {
-                let id = graph.next_id.fetch_add(1, Ordering::Relaxed);
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
                 let json = format!(r#"{{"recipient_id":"{recipient}","message_id":"m.{id}"}}"#);
                 format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{json}",
@@ -328,7 +274,7 @@ async fn serve_connection(stream: TcpStream, graph: &Graph) -> std::io::Result<(
                 )
             }
         };
-        write.write_all(answer.as_bytes()).await?;
+        answer.into_bytes()
     }
 }
 
@@ -398,7 +344,7 @@ impl Stage {
         let config = common::config(
             &test.url,
             &[
-                ("GRAPH_API_BASE_URL", graph.graph.url.clone()),
+                ("GRAPH_API_BASE_URL", graph.server.url.clone()),
                 ("API_RATE_LIMIT", API_RATE_LIMIT.to_owned()),
             ],
         );
