@@ -1,14 +1,18 @@
 //! The command line: `igrouter [serve] [--bind ADDR]`, `igrouter migrate`,
-//! `igrouter api-keys create|list|revoke`, `igrouter credentials rotate`, and the flags they all
-//! share. Flags override their environment variables.
+//! `igrouter api-keys create|list|revoke`, `igrouter credentials rotate`,
+//! `igrouter healthcheck [--url URL]`, and the flags they all share. Flags override their
+//! environment variables.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use url::Url;
 
 use domain::{AccountId, ApiKeyId};
 
-use crate::config::{Environment, LogFormat, Overrides};
+use crate::config::{Environment, LogFormat, Overrides, parse_timeout};
+use crate::healthcheck;
 
 /// Exit code of a runtime failure (database unreachable, port taken, …).
 pub const EXIT_FAILURE: u8 = 1;
@@ -44,6 +48,9 @@ pub enum Command {
     /// Manage the encryption of stored access tokens and webhook secrets.
     #[command(subcommand)]
     Credentials(CredentialsCommand),
+    /// Probe a running igrouter's GET /health: exit 0 when it answers 200, 1 otherwise (for
+    /// container health checks; the image has no shell or curl).
+    Healthcheck(HealthcheckArgs),
 }
 
 /// `igrouter api-keys …`.
@@ -74,6 +81,19 @@ pub enum CredentialsCommand {
     /// Re-encrypt every account's credentials under CREDENTIALS_KEY, reading them with
     /// CREDENTIALS_KEY or CREDENTIALS_KEY_PREVIOUS.
     Rotate,
+}
+
+/// Flags of `igrouter healthcheck`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct HealthcheckArgs {
+    /// The http:// URL to probe [default: /health on BIND_ADDRESS, with 0.0.0.0 or :: as
+    /// loopback]
+    #[arg(long, value_name = "URL", value_parser = healthcheck::parse_url)]
+    pub url: Option<Url>,
+    /// Give up after this long: connection, request and answer (units ms, s, m)
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout,
+          default_value = healthcheck::DEFAULT_TIMEOUT)]
+    pub timeout: Duration,
 }
 
 /// Longest API key name (the column's size).
@@ -228,6 +248,33 @@ mod tests {
     }
 
     #[test]
+    fn healthcheck_parses_with_defaults() {
+        let cli = parse(&["healthcheck"]).unwrap();
+        assert_eq!(
+            cli.selected_command(),
+            Command::Healthcheck(HealthcheckArgs {
+                url: None,
+                timeout: Duration::from_secs(5),
+            })
+        );
+        let cli = parse(&[
+            "healthcheck",
+            "--url",
+            "http://127.0.0.1:9000/health",
+            "--timeout",
+            "500ms",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.selected_command(),
+            Command::Healthcheck(HealthcheckArgs {
+                url: Some(Url::parse("http://127.0.0.1:9000/health").unwrap()),
+                timeout: Duration::from_millis(500),
+            })
+        );
+    }
+
+    #[test]
     fn usage_errors_are_refused() {
         for args in [
             &["--bind", "nowhere"][..],
@@ -240,6 +287,9 @@ mod tests {
             &["api-keys", "create", "--name", "x", "--account", "acc_nope"],
             &["api-keys", "revoke", "acc_aaaaaaaaaaaa"],
             &["credentials"],
+            &["healthcheck", "--url", "https://127.0.0.1/health"],
+            &["healthcheck", "--timeout", "0s"],
+            &["healthcheck", "--bind", "127.0.0.1:1"],
         ] {
             let error = parse(args)
                 .err()

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod credentials;
+pub mod healthcheck;
 mod http_error;
 pub mod ingest;
 mod metrics;

@@ -5,10 +5,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use app_http::cli::{Cli, Command, CredentialsCommand, EXIT_BAD_CONFIGURATION};
-use app_http::{Application, Config, commands, telemetry};
+use app_http::{Application, Config, commands, healthcheck, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::from_args();
+    // A health probe needs neither logging nor an async runtime, and exits 0 or 1 only.
+    if let Command::Healthcheck(args) = cli.selected_command() {
+        return ExitCode::from(healthcheck::run(&args, &cli.overrides()));
+    }
     let config = match Config::from_env(&cli.overrides()) {
         Ok(config) => config,
         Err(error) => {
@@ -42,5 +46,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Credentials(CredentialsCommand::Rotate) => {
             commands::rotate_credentials(&config, &mut std::io::stdout().lock()).await
         }
+        // Handled in `main`, before the configuration is loaded.
+        Command::Healthcheck(_) => Ok(()),
     }
 }

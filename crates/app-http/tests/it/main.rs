@@ -23,6 +23,7 @@ mod crm_delivery;
 mod deliveries_api;
 mod errors;
 mod health;
+mod healthcheck;
 mod helpers;
 mod history_api;
 mod metrics;
