@@ -30,6 +30,11 @@ WORKDIR /data
 USER 65532:65532
 ENV BIND_ADDRESS=0.0.0.0:8000
 EXPOSE 8000
+# The image has no shell and no curl: the binary probes its own GET /health (exit 0 on 200, 1
+# otherwise), on 127.0.0.1 at BIND_ADDRESS's port. Change the port with BIND_ADDRESS, not with
+# `serve --bind`, which the probe does not see. The start period covers the migrations at start.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["/usr/local/bin/igrouter", "healthcheck"]
 # igrouter runs as PID 1 and handles SIGTERM itself (graceful stop within 30 s).
 ENTRYPOINT ["/usr/local/bin/igrouter"]
 CMD ["serve"]
