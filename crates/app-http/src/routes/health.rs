@@ -6,6 +6,7 @@ use std::time::Duration;
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::state::AppState;
 use crate::telemetry::error_chain;
@@ -18,14 +19,30 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The body of both answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct Health {
+    /// `ok`, or `degraded` when the database does not answer.
+    #[schema(value_type = String, pattern = "^(ok|degraded)$")]
     status: &'static str,
+    /// `ok` or `unavailable`.
+    #[schema(value_type = String, pattern = "^(ok|unavailable)$")]
     database: &'static str,
+    /// igrouter's version.
+    #[schema(value_type = String)]
     version: &'static str,
 }
 
 /// `200 {"status":"ok","database":"ok",…}`, or `503` with `"database":"unavailable"`.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    operation_id = "health",
+    responses(
+        (status = 200, description = "The service and its database answer.", body = Health),
+        (status = 503, description = "The database does not answer within 3 s.", body = Health),
+    ),
+)]
 pub(crate) async fn health(state: web::Data<AppState>) -> HttpResponse {
     let reason = match tokio::time::timeout(PING_TIMEOUT, state.health.ping()).await {
         Ok(Ok(())) => {

@@ -10,6 +10,19 @@ use crate::metrics::Format;
 use crate::state::AppState;
 
 /// Every metric of this instance, in the format the scraper asked for.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    responses(
+        (status = 200, description = "Prometheus text format (OpenMetrics when the `Accept` header asks for it); docs/metrics.md lists the families.",
+         content((String = "text/plain"), (String = "application/openmetrics-text"))),
+        (status = 401, description = "`METRICS_TOKEN` is set and the request does not carry it as a bearer token (`unauthorized`).", body = crate::openapi::ErrorSchema,
+         headers(("WWW-Authenticate" = String, description = "`Bearer`."))),
+    ),
+    security((), ("metrics_token" = [])),
+)]
 pub(crate) async fn metrics(
     state: web::Data<AppState>,
     request: HttpRequest,

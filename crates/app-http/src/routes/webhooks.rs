@@ -10,6 +10,7 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use adapters_instagram::{SIGNATURE_HEADER, parse_webhook};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::http_error::ApiError;
 use crate::state::AppState;
@@ -22,18 +23,37 @@ pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 const RECEIVED: &str = "EVENT_RECEIVED";
 
 /// The handshake's query: `hub.mode`, `hub.verify_token`, `hub.challenge`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Handshake {
+    /// `subscribe`.
     #[serde(rename = "hub.mode")]
+    #[param(required = true)]
     mode: Option<String>,
+    /// `FACEBOOK_VERIFY_TOKEN`.
     #[serde(rename = "hub.verify_token")]
+    #[param(required = true)]
     verify_token: Option<String>,
+    /// Echoed back as the body.
     #[serde(rename = "hub.challenge")]
+    #[param(required = true)]
     challenge: Option<String>,
 }
 
 /// `200` with the challenge when the mode is `subscribe` and the token is ours; `403` for a
 /// wrong mode or token (or none configured); `400` when a parameter is missing.
+#[utoipa::path(
+    get,
+    path = "/webhooks/instagram",
+    tag = "instagram",
+    operation_id = "verifyWebhook",
+    params(Handshake),
+    responses(
+        (status = 200, description = "The challenge, as it was sent.", content_type = "text/plain", body = String),
+        (status = 400, description = "A parameter is missing (`bad_request`).", body = crate::openapi::ErrorSchema),
+        (status = 403, description = "Wrong mode or token, or no `FACEBOOK_VERIFY_TOKEN` set (`forbidden`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 pub(crate) async fn verify(
     state: web::Data<AppState>,
     query: web::Query<Handshake>,
@@ -66,6 +86,22 @@ pub(crate) async fn verify(
 }
 
 /// Checks, parses and stores one post from Meta.
+#[utoipa::path(
+    post,
+    path = "/webhooks/instagram",
+    tag = "instagram",
+    operation_id = "receiveWebhook",
+    description = "Meta's batched messaging events (docs/webhooks.md). Items igrouter does not understand are skipped and counted, never refused. Never rate limited.",
+    params(("X-Hub-Signature-256" = Option<String>, Header, description = "`sha256=` and the hex HMAC-SHA256 of the raw body with either app secret. Required once an app secret is configured.")),
+    request_body(content = crate::openapi::MetaWebhookSchema, description = "A JSON object, at most 1 MiB.", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Everything in the body is committed, with the CRM deliveries and auto-replies it causes.", content_type = "text/plain", body = String, example = "EVENT_RECEIVED"),
+        (status = 400, description = "The body is not a JSON object (`bad_request`); nothing is stored.", body = crate::openapi::ErrorSchema),
+        (status = 401, description = "Signature missing or wrong (`invalid_signature`); nothing is stored.", body = crate::openapi::ErrorSchema),
+        (status = 413, description = "The body is over 1 MiB (`payload_too_large`).", body = crate::openapi::ErrorSchema),
+        (status = 503, description = "The database does not answer (`service_unavailable`); Meta delivers the body again.", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "instagram_webhook", skip_all, fields(http.body_bytes))]
 pub(crate) async fn receive(
     state: web::Data<AppState>,

@@ -5,69 +5,109 @@ use domain::{Account, InstagramId, Username, ValidationError, WebhookUrl};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::accounts::{
     AccountUpdate, CreatedAccount, NewAccount, parse_access_token, parse_webhook_secret,
 };
+use crate::openapi::schemas;
 use crate::routes::json_fields::{nullable_string, optional_string, present, required_string};
 
 /// An account in API answers. Credentials are deliberately absent: they are write-only.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Account)]
 pub(super) struct AccountDto {
+    #[schema(schema_with = schemas::account_id)]
     id: String,
+    /// The business's Instagram id, as Meta writes it.
+    #[schema(examples("17841400000000000"))]
     instagram_account_id: String,
+    #[schema(examples("shop.official"))]
     username: String,
+    /// Where its events are posted; `null`: stored, not forwarded.
+    #[schema(required = true, format = "uri")]
     crm_webhook_url: Option<String>,
+    /// `true` once Meta has rejected the access token, until a new one is set.
     token_invalid: bool,
+    /// The account's send pace.
     send_rate_per_second: u32,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
 /// The `201` answer to a create: the account, plus the webhook secret when igrouter generated it
 /// (the one time it is ever shown).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = CreatedAccount)]
 pub(super) struct CreatedAccountDto {
     #[serde(flatten)]
     account: AccountDto,
+    /// Only when igrouter generated it (64 lowercase hex digits): shown this once.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, pattern = "^[0-9a-f]{64}$")]
     webhook_secret: Option<String>,
 }
 
 /// One page of accounts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct AccountPage {
     pub(super) data: Vec<AccountDto>,
+    /// Pass it back as `cursor` for the next page; `null` on the last.
+    #[schema(required = true)]
     pub(super) next_cursor: Option<String>,
 }
 
 /// `POST /api/v1/accounts`. No `Debug`: it holds the token and the secret in clear.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CreateAccount)]
 pub(crate) struct CreateAccountBody {
+    /// Meta's id of the business account: 1–64 printable ASCII characters without spaces.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, required = true, pattern = "^[!-~]{1,64}$", examples("17841400000000000"))]
     instagram_account_id: Option<Value>,
+    /// 1–30 letters (of any script), digits, `.` and `_` (Instagram's rule).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, required = true, pattern = r"^[\w.]{1,30}$", examples("shop.official"))]
     username: Option<Value>,
+    /// The Graph API access token: 1–4096 printable ASCII characters without spaces. Write-only.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, required = true, pattern = "^[!-~]{1,4096}$", write_only)]
     access_token: Option<Value>,
+    /// An absolute `http` or `https` URL without credentials, at most 2048 bytes; `null` stores
+    /// the events without forwarding them. Required, but may be `null`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, required = true, format = "uri", max_length = 2048, examples("https://crm.example.com/hooks/instagram"))]
     crm_webhook_url: Option<Value>,
+    /// 16–256 bytes of UTF-8, the HMAC key of the CRM signatures; absent or `null`: generated
+    /// and shown once in the answer. Write-only.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 16, max_length = 256, write_only)]
     webhook_secret: Option<Value>,
 }
 
 /// `PATCH /api/v1/accounts/{id}`: every member optional. No `Debug`, as above.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = UpdateAccount)]
 pub(crate) struct UpdateAccountBody {
+    /// As on create.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, pattern = r"^[\w.]{1,30}$")]
     username: Option<Value>,
+    /// A new token; clears `token_invalid`. Cannot be `null`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, pattern = "^[!-~]{1,4096}$", write_only)]
     access_token: Option<Value>,
+    /// `null` stops forwarding.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = "uri", max_length = 2048)]
     crm_webhook_url: Option<Value>,
+    /// A new secret; cannot be `null`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, min_length = 16, max_length = 256, write_only)]
     webhook_secret: Option<Value>,
 }
 

@@ -4,11 +4,12 @@
 //! create.
 
 mod dto;
-mod write;
+pub(super) mod write;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::{AccountId, Cursor, PageRequest};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use self::dto::{AccountDto, AccountPage};
 use crate::auth::ApiCaller;
@@ -18,9 +19,13 @@ use crate::state::AppState;
 pub(crate) use write::{create, delete, update};
 
 /// `?limit=&cursor=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
+    /// The `next_cursor` of the page before.
     cursor: Option<String>,
 }
 
@@ -28,6 +33,17 @@ pub(crate) struct ListQuery {
 ///
 /// The query is parsed here rather than by a `web::Query` extractor, for the reason `ApiJson`
 /// exists: a failing extractor would answer before authentication and cancel the key lookup.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts",
+    tag = "accounts",
+    operation_id = "listAccounts",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The accounts the key may see, newest first.", body = AccountPage),
+        (status = 422, description = "`limit` out of range or a bad `cursor`.", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "list accounts", skip_all)]
 pub(crate) async fn list(
     caller: ApiCaller,
@@ -48,6 +64,17 @@ pub(crate) async fn list(
 
 /// One account; `404` when it does not exist, is outside the caller's scope, or the id is not
 /// an account id at all.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{id}",
+    tag = "accounts",
+    operation_id = "getAccount",
+    params(("id" = String, Path, description = "The account's `acc_` id.")),
+    responses(
+        (status = 200, description = "The account.", body = AccountDto),
+        (status = 404, description = "No such account, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "get account", skip_all, fields(account.id = %id))]
 pub(crate) async fn get(
     caller: ApiCaller,

@@ -14,6 +14,19 @@ use crate::state::AppState;
 
 /// Creates an account: `201` with `Location`, and the webhook secret when it was generated.
 /// Only a key that sees every account may create one (`403` otherwise).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts",
+    tag = "accounts",
+    operation_id = "createAccount",
+    request_body = CreateAccountBody,
+    responses(
+        (status = 201, description = "Created; `webhook_secret` only when generated.", body = CreatedAccountDto,
+         headers(("Location" = String, description = "The account's path."))),
+        (status = 403, description = "The key is bound to accounts and may not create one (`forbidden`).", body = crate::openapi::ErrorSchema),
+        (status = 409, description = "An account has this `instagram_account_id` (`account_exists`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "create account", skip_all, fields(account.id))]
 pub(crate) async fn create(
     caller: ApiCaller,
@@ -45,6 +58,18 @@ pub(crate) async fn create(
 
 /// Changes an account and answers it as stored (never with a credential); `404` when it does not
 /// exist or is outside the caller's scope.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{id}",
+    tag = "accounts",
+    operation_id = "updateAccount",
+    params(("id" = String, Path, description = "The account's `acc_` id.")),
+    request_body = UpdateAccountBody,
+    responses(
+        (status = 200, description = "The account as stored.", body = AccountDto),
+        (status = 404, description = "No such account, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "update account", skip_all, fields(account.id = %id))]
 pub(crate) async fn update(
     caller: ApiCaller,
@@ -70,6 +95,17 @@ pub(crate) async fn update(
 }
 
 /// Deletes an account and everything that belongs to it: `204`, then `404`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{id}",
+    tag = "accounts",
+    operation_id = "deleteAccount",
+    params(("id" = String, Path, description = "The account's `acc_` id.")),
+    responses(
+        (status = 204, description = "Deleted, with its messages, deliveries, sends and rules."),
+        (status = 404, description = "No such account, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "delete account", skip_all, fields(account.id = %id))]
 pub(crate) async fn delete(
     caller: ApiCaller,

@@ -9,7 +9,9 @@ use domain::{AccountId, CrmDelivery, DeliveryAttempt, DeliveryStatus, Timestamp,
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
+use utoipa::ToSchema;
 
+use crate::openapi::{CrmEventSchema, schemas};
 use crate::routes::json_fields::{nullable_string, present, required_string};
 
 /// The widest window one recover may replay (contract §3: at most 14 days), so one call cannot
@@ -17,68 +19,108 @@ use crate::routes::json_fields::{nullable_string, present, required_string};
 pub(super) const MAX_RECOVER_WINDOW: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 
 /// A delivery in API answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Delivery)]
 pub(super) struct DeliveryDto {
+    /// The event id: the body's `event_id` and the `webhook-id` header.
+    #[schema(schema_with = schemas::event_id)]
     id: String,
+    /// The account whose CRM receives it.
+    #[schema(schema_with = schemas::account_id)]
     account_id: String,
+    #[schema(schema_with = schemas::crm_event)]
     event: &'static str,
+    /// The igrouter message (`msg_…`) the event is about; `null` when there is none.
+    #[schema(schema_with = schemas::nullable_message_id, required = true)]
     message_id: Option<String>,
+    #[schema(schema_with = schemas::delivery_status)]
     status: &'static str,
+    /// Attempts started so far, including one under way.
     attempt_count: u32,
     /// The stored `due_at`: when the next attempt starts. For a `delivering` delivery that is
     /// the end of the current attempt's claim, when another attempt starts if this one never
     /// reports back.
+    #[schema(format = DateTime, required = true)]
     next_attempt_at: Option<String>,
+    /// The error of the latest finished attempt; `null` when it succeeded or none has finished.
+    #[schema(required = true)]
     last_error: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
+    /// When the CRM accepted it.
+    #[schema(format = DateTime, required = true)]
     delivered_at: Option<String>,
     /// The stored body embedded as it is, so clients get an object rather than a string holding
     /// JSON, with exactly the bytes (member order included) the CRM receives.
+    #[schema(value_type = CrmEventSchema)]
     payload: Box<RawValue>,
 }
 
 /// `GET /api/v1/deliveries/{id}`: the delivery and every attempt, oldest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DeliveryDetail)]
 pub(super) struct DeliveryDetailDto {
     #[serde(flatten)]
     delivery: DeliveryDto,
+    /// Every finished attempt, oldest first.
     attempts: Vec<AttemptDto>,
 }
 
 /// One recorded attempt.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DeliveryAttempt)]
 struct AttemptDto {
+    /// From 1.
+    #[schema(minimum = 1)]
     number: u32,
+    #[schema(format = DateTime)]
     started_at: String,
+    /// `null` when the CRM did not answer.
+    #[schema(required = true)]
     http_status: Option<u16>,
     latency_ms: u64,
+    /// `null` for the attempt the CRM accepted.
+    #[schema(required = true)]
     error: Option<String>,
+    /// The start of the CRM's answer body.
+    #[schema(required = true)]
     response_excerpt: Option<String>,
 }
 
 /// One page of deliveries.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct DeliveryPage {
     pub(super) data: Vec<DeliveryDto>,
+    /// Pass it back as `cursor` for the next page; `null` on the last.
+    #[schema(required = true)]
     pub(super) next_cursor: Option<String>,
 }
 
 /// The `202` answer to a recover.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Recovered)]
 pub(super) struct RecoveredDto {
+    /// How many failed deliveries were made pending again.
     pub(super) count: u64,
 }
 
 /// `POST /api/v1/deliveries/recover`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RecoverRequest)]
 pub(crate) struct RecoverBody {
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = schemas::account_id, required = true)]
     account_id: Option<Value>,
+    /// The window's start (RFC 3339, any offset), at most 14 days before `until`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, format = DateTime, required = true)]
     since: Option<Value>,
+    /// The window's end, after `since`; absent or `null`: now.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     until: Option<Value>,
 }
 

@@ -4,12 +4,13 @@
 //! `404`, exactly like an account outside its scope.
 
 mod dto;
-mod replay;
+pub(super) mod replay;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::ports::DeliveryWithAttempts;
 use domain::{AccountId, Cursor, DeliveryFilter, EventId, PageRequest};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use self::dto::{DeliveryDetailDto, DeliveryDto, DeliveryPage, parse_status};
 use crate::auth::ApiCaller;
@@ -19,11 +20,19 @@ use crate::state::AppState;
 pub(crate) use replay::{recover, retry};
 
 /// `?status=&account_id=&limit=&cursor=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
+    /// Only deliveries in this status.
+    #[param(schema_with = crate::openapi::schemas::delivery_status)]
     status: Option<String>,
+    /// Only this account's deliveries (none when it is outside the key's scope).
+    #[param(schema_with = crate::openapi::schemas::account_id)]
     account_id: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
+    /// The `next_cursor` of the page before, with the same filters.
     cursor: Option<String>,
 }
 
@@ -31,6 +40,17 @@ pub(crate) struct ListQuery {
 ///
 /// The query is parsed here rather than by a `web::Query` extractor, for the reason `ApiJson`
 /// exists: a failing extractor would answer before authentication and cancel the key lookup.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deliveries",
+    tag = "deliveries",
+    operation_id = "listDeliveries",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "The deliveries the key may see, newest first, without attempts.", body = DeliveryPage),
+        (status = 422, description = "A bad `status`, `account_id`, `limit` or `cursor`.", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "list deliveries", skip_all)]
 pub(crate) async fn list(
     caller: ApiCaller,
@@ -65,6 +85,17 @@ pub(crate) async fn list(
 
 /// One delivery with its attempts; `404` when it does not exist, belongs to an account outside
 /// the caller's scope, or the id is not an `evt_` id at all.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deliveries/{id}",
+    tag = "deliveries",
+    operation_id = "getDelivery",
+    params(("id" = String, Path, description = "The delivery's `evt_` id.")),
+    responses(
+        (status = 200, description = "The delivery and its attempts.", body = DeliveryDetailDto),
+        (status = 404, description = "No such delivery, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "get delivery", skip_all, fields(crm.delivery_id = %id))]
 pub(crate) async fn get(
     caller: ApiCaller,

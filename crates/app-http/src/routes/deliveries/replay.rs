@@ -14,6 +14,18 @@ use crate::state::AppState;
 
 /// Replays one failed delivery now: `202` with the delivery, `pending`. `409
 /// delivery_not_failed` for any other status; `404` as for `GET`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/deliveries/{id}/retry",
+    tag = "deliveries",
+    operation_id = "retryDelivery",
+    params(("id" = String, Path, description = "The delivery's `evt_` id.")),
+    responses(
+        (status = 202, description = "The failed delivery is pending again, due now.", body = DeliveryDto),
+        (status = 404, description = "No such delivery, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+        (status = 409, description = "The delivery is not `failed` (`delivery_not_failed`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "retry delivery", skip_all, fields(crm.delivery_id = %id))]
 pub(crate) async fn retry(
     caller: ApiCaller,
@@ -37,6 +49,17 @@ pub(crate) async fn retry(
 
 /// Replays every failed delivery of one account created in `[since, until)`: `202`
 /// `{"count": N}`. `404` for an account that does not exist or is outside the caller's scope.
+#[utoipa::path(
+    post,
+    path = "/api/v1/deliveries/recover",
+    tag = "deliveries",
+    operation_id = "recoverDeliveries",
+    request_body = RecoverBody,
+    responses(
+        (status = 202, description = "How many failed deliveries of the window are pending again.", body = RecoveredDto),
+        (status = 404, description = "No such account, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "recover deliveries", skip_all, fields(account.id))]
 pub(crate) async fn recover(
     caller: ApiCaller,

@@ -7,23 +7,80 @@ use domain::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
+use crate::openapi::schemas;
 use crate::routes::json_fields::{optional_string, present, required_string};
 
-/// `POST /api/v1/messages/send`.
-#[derive(Deserialize)]
+/// `POST /api/v1/messages/send`: exactly one of `message` and `attachment`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SendRequest)]
 pub(crate) struct SendBody {
+    /// The sending account (an unknown one, or one outside the key's scope, is `422`).
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = schemas::account_id, required = true)]
     account_id: Option<Value>,
+    /// The customer's Instagram-scoped id: 1–64 printable ASCII characters without spaces.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, required = true, pattern = "^[!-~]{1,64}$", examples("1234567890"))]
     recipient_id: Option<Value>,
+    /// The text: 1–1000 bytes of UTF-8, no NUL.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 1000, examples("Hello!"))]
     message: Option<Value>,
+    /// Media instead of text, in Meta's shape.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<OutboundAttachmentSchema>)]
     attachment: Option<Value>,
+    /// 1–255 printable ASCII characters (spaces allowed); or the `Idempotency-Key` header.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, pattern = "^[ -~]{1,255}$")]
     idempotency_key: Option<Value>,
+}
+
+/// `{"type": …, "payload": {"url": …}}`. Schema only: the handler reads the member itself, so
+/// every `422` names the part at fault.
+#[derive(ToSchema)]
+#[schema(as = OutboundAttachment)]
+#[expect(dead_code, reason = "never built: it only describes the send body")]
+pub(crate) struct OutboundAttachmentSchema {
+    #[serde(rename = "type")]
+    #[schema(schema_with = schemas::attachment_type)]
+    kind: String,
+    payload: OutboundAttachmentPayloadSchema,
+}
+
+/// Where Meta fetches the media.
+#[derive(ToSchema)]
+#[schema(as = OutboundAttachmentPayload)]
+#[expect(dead_code, reason = "never built: it only describes the send body")]
+struct OutboundAttachmentPayloadSchema {
+    /// An absolute `http` or `https` URL without credentials, at most 2048 bytes.
+    #[schema(
+        format = "uri",
+        max_length = 2048,
+        examples("https://cdn.example.com/p.png")
+    )]
+    url: String,
+}
+
+/// The `202` of a send (`sending::accepted_body` writes it; it is stored with the idempotency
+/// key and replayed byte for byte).
+#[derive(ToSchema)]
+#[schema(as = SendAccepted)]
+#[expect(
+    dead_code,
+    reason = "never built: it only describes sending::accepted_body"
+)]
+pub(crate) struct AcceptedSchema {
+    #[schema(schema_with = schemas::message_id)]
+    message_id: String,
+    /// Always `pending`.
+    #[schema(schema_with = schemas::outbound_status)]
+    status: String,
+    #[schema(format = DateTime)]
+    created_at: String,
 }
 
 /// A send body, validated.
@@ -133,17 +190,30 @@ fn no_other_members(
 }
 
 /// A send as `GET /api/v1/messages/{id}/status` and a finished `Prefer: wait` show it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = MessageStatus)]
 pub(super) struct StatusDto {
+    #[schema(schema_with = schemas::message_id)]
     message_id: String,
+    #[schema(schema_with = schemas::account_id)]
     account_id: String,
     recipient_id: String,
+    #[schema(schema_with = schemas::outbound_status)]
     status: &'static str,
+    /// Meta's id of the sent message; `null` until `sent`.
+    #[schema(required = true)]
     instagram_message_id: Option<String>,
+    /// The Graph error code of the latest failed attempt (`null` for errors without one).
+    #[schema(required = true)]
     error_code: Option<i64>,
+    /// The error of the latest failed attempt.
+    #[schema(required = true)]
     error_message: Option<String>,
+    /// Graph API attempts started so far, including one under way.
     attempts: u32,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -168,67 +238,104 @@ impl From<&OutboundMessage> for StatusDto {
 }
 
 /// One page of the conversation history.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct HistoryPage {
     pub(super) data: Vec<HistoryItem>,
+    /// Pass it back as `cursor` for the next page; `null` on the last.
+    #[schema(required = true)]
     pub(super) next_cursor: Option<String>,
 }
 
 /// One entry of the history. Every entry has every member, so clients need one type: the send
 /// members are `null` on Instagram's events, and `details` is `{}` on sends.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = HistoryEntry)]
 pub(super) struct HistoryItem {
+    /// igrouter's id of the event, or of the send (the one the status endpoint takes).
+    #[schema(schema_with = schemas::message_id)]
     id: String,
+    #[schema(schema_with = schemas::direction)]
     direction: &'static str,
+    #[schema(schema_with = schemas::event_kind)]
     kind: &'static str,
+    /// The customer.
     participant_id: String,
     sender_id: String,
     recipient_id: String,
+    /// `null` when there is none (media, reactions, reads); an edit's new text.
+    #[schema(required = true)]
     text: Option<String>,
     attachments: Vec<AttachmentDto>,
+    /// Meta's `mid`; for a send, `null` until `sent`.
+    #[schema(required = true)]
     instagram_message_id: Option<String>,
     details: DetailsDto,
+    /// A send's status; `null` for events.
+    #[schema(schema_with = schemas::nullable_outbound_status, required = true)]
     status: Option<&'static str>,
+    #[schema(required = true)]
     error_code: Option<i64>,
+    #[schema(required = true)]
     error_message: Option<String>,
+    /// The auto-reply rule that sent it; `null` for API sends and events.
+    #[schema(schema_with = schemas::nullable_rule_id, required = true)]
     rule_id: Option<String>,
+    /// When it happened by Meta's clock, or when the send was queued.
+    #[schema(format = DateTime)]
     timestamp: String,
 }
 
 /// An attachment as the CRM payloads show it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Attachment)]
 struct AttachmentDto {
+    /// Meta's type (`image`, `video`, `audio`, `file`, `share`, `story_mention`, …).
     #[serde(rename = "type")]
     kind: String,
+    /// `null` when Meta gave none.
+    #[schema(required = true)]
     url: Option<String>,
 }
 
 /// The members only some kinds of event carry; absent when not set.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[schema(as = EventDetails)]
 struct DetailsDto {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     reply_to_message_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     reply_to_story_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     quick_reply_payload: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     reaction_action: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     reaction: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     emoji: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     postback_title: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     postback_payload: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     referral_ref: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     referral_source: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     referral_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     edit_count: Option<u32>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     unsupported: bool,

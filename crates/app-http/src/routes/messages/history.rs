@@ -4,6 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::{AccountId, Cursor, InstagramId, PageRequest};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::dto::{HistoryItem, HistoryPage};
 use crate::auth::ApiCaller;
@@ -11,10 +12,16 @@ use crate::http_error::ApiError;
 use crate::state::AppState;
 
 /// `?participant_id=&limit=&cursor=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryQuery {
+    /// Only this customer's conversation (an Instagram id).
+    #[param(pattern = "^[!-~]{1,64}$")]
     participant_id: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
+    /// The `next_cursor` of the page before, with the same `participant_id`.
     cursor: Option<String>,
 }
 
@@ -23,6 +30,18 @@ struct HistoryQuery {
 ///
 /// The query is parsed here rather than by a `web::Query` extractor, so authentication answers
 /// first (see `ApiJson`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{id}/messages",
+    tag = "messages",
+    operation_id = "listMessages",
+    params(("id" = String, Path, description = "The account's `acc_` id."), HistoryQuery),
+    responses(
+        (status = 200, description = "The conversation history, both directions, newest first.", body = HistoryPage),
+        (status = 404, description = "No such account, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+        (status = 422, description = "A bad `participant_id`, `limit` or `cursor`.", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "list messages", skip_all, fields(account.id = %id))]
 pub(crate) async fn list(
     caller: ApiCaller,

@@ -5,14 +5,14 @@
 
 mod dto;
 mod headers;
-mod history;
+pub(super) mod history;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use domain::{IdempotencyKey, MessageId, ValidationError};
 
-use self::dto::{SendBody, StatusDto};
+use self::dto::{AcceptedSchema, SendBody, StatusDto};
 use crate::auth::ApiCaller;
 use crate::http_error::ApiError;
 use crate::routes::api_json::ApiJson;
@@ -28,6 +28,31 @@ pub(crate) use history::list;
 ///
 /// An `account_id` the caller may not see is refused exactly like an unknown one (`422`), so a
 /// key bound to accounts learns nothing about other tenants.
+#[utoipa::path(
+    post,
+    path = "/api/v1/messages/send",
+    tag = "messages",
+    operation_id = "sendMessage",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "A key making the request safe to repeat (IETF Idempotency-Key draft): a Structured Field string (`\"k\"`) or the bare key, 1–255 printable ASCII characters. The same as the `idempotency_key` member."),
+        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): wait up to N seconds (at most 30) for `sent` or `failed`, then answer `200` with the status.", example = "wait=10"),
+    ),
+    request_body = SendBody,
+    responses(
+        (status = 202, description = "Queued (also the replay of an earlier request with the same key).", body = AcceptedSchema,
+         headers(
+            ("Location" = String, description = "The message's status path."),
+            ("Idempotent-Replayed" = String, description = "`true` on a replay of an earlier request with the same key."),
+            ("Preference-Applied" = String, description = "`wait=N`: the `Prefer: wait` applied."),
+         )),
+        (status = 200, description = "`Prefer: wait`: the message became `sent` or `failed` within the wait.", body = StatusDto,
+         headers(
+            ("Location" = String, description = "The message's status path."),
+            ("Preference-Applied" = String, description = "`wait=N`: the `Prefer: wait` applied."),
+         )),
+        (status = 409, description = "The idempotency key's first request is still being processed (`idempotency_key_in_use`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "send message", skip_all, fields(account.id, message.id))]
 pub(crate) async fn send(
     caller: ApiCaller,
@@ -107,6 +132,17 @@ pub(crate) async fn send(
 
 /// One send's status; `404` when it does not exist, belongs to an account outside the caller's
 /// scope, or the id is not a message id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/messages/{message_id}/status",
+    tag = "messages",
+    operation_id = "messageStatus",
+    params(("message_id" = String, Path, description = "The `msg_` id the send answered.")),
+    responses(
+        (status = 200, description = "The send's status.", body = StatusDto),
+        (status = 404, description = "No send with this id, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "message status", skip_all, fields(message.id = %id))]
 pub(crate) async fn status(
     caller: ApiCaller,

@@ -4,28 +4,36 @@
 use domain::{MatchKind, ReplyRule, ValidationError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
+use crate::openapi::schemas;
 use crate::replies::{MAX_COOLDOWN_SECONDS, RuleChanges, RuleInput};
 use crate::routes::json_fields::{optional_string, present, required_string};
 
 /// A rule in API answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Rule)]
 pub(super) struct RuleDto {
+    #[schema(schema_with = schemas::rule_id)]
     id: String,
+    #[schema(schema_with = schemas::account_id)]
     account_id: String,
     #[serde(rename = "match")]
+    #[schema(schema_with = schemas::match_kind)]
     match_kind: &'static str,
     pattern: String,
     reply: String,
     priority: i32,
     enabled: bool,
     cooldown_seconds: u32,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
 /// An account's rules, in the order they are tried.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct RuleList {
     pub(super) data: Vec<RuleDto>,
 }
@@ -33,21 +41,62 @@ pub(super) struct RuleList {
 /// The body of `POST /api/v1/accounts/{id}/rules` ([`RuleBody::parse_create`]) and of
 /// `PATCH /api/v1/accounts/{id}/rules/{rule_id}` ([`RuleBody::parse_update`]): the same members,
 /// required and defaulted on create, optional and never `null` on update.
-#[derive(Deserialize)]
+///
+/// Its schema is the update's (every member optional, none `null`); the create's is
+/// [`NewRuleSchema`].
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RuleChanges)]
 pub(crate) struct RuleBody {
     #[serde(default, rename = "match", deserialize_with = "present")]
+    #[schema(schema_with = schemas::match_kind)]
     match_kind: Option<Value>,
+    /// 1–1000 bytes of UTF-8 without NUL; a `regex` must compile within the limits.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, min_length = 1, max_length = 1000)]
     pattern: Option<Value>,
+    /// 1–1000 bytes of UTF-8 without NUL; may use `{username}`.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, min_length = 1, max_length = 1000)]
     reply: Option<Value>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = i32)]
     priority: Option<Value>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = bool)]
     enabled: Option<Value>,
+    /// 0 to 31536000 (a year).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = u32, maximum = 31_536_000)]
     cooldown_seconds: Option<Value>,
+}
+
+/// The body of a create: `match`, `pattern` and `reply` required; `null` for an optional member
+/// is the same as leaving it out. Schema only: [`RuleBody`] reads it.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = NewRule)]
+#[expect(
+    dead_code,
+    reason = "never built: it only describes RuleBody::parse_create's input"
+)]
+pub(crate) struct NewRuleSchema {
+    #[serde(rename = "match")]
+    #[schema(schema_with = schemas::match_kind)]
+    match_kind: String,
+    /// 1–1000 bytes of UTF-8 without NUL; a `regex` must compile within the limits.
+    #[schema(min_length = 1, max_length = 1000)]
+    pattern: String,
+    /// 1–1000 bytes of UTF-8 without NUL; may use `{username}`.
+    #[schema(min_length = 1, max_length = 1000)]
+    reply: String,
+    /// Default 0; the highest matching rule wins.
+    priority: Option<i32>,
+    /// Default `true`.
+    enabled: Option<bool>,
+    /// Default 0: 0 to 31536000 (a year).
+    #[schema(maximum = 31_536_000)]
+    cooldown_seconds: Option<u32>,
 }
 
 impl From<&ReplyRule> for RuleDto {
@@ -126,12 +175,18 @@ fn integer(
     let Some(value) = value else {
         return Ok(None);
     };
-    match value.as_i64() {
-        Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
-        Some(_) => Err(out_of_range(field, min, max)),
-        None if value.is_u64() => Err(out_of_range(field, min, max)),
-        None if value.is_null() => Err(ValidationError::new(field, "must not be null")),
-        None => Err(ValidationError::new(field, "must be a whole number")),
+    // JSON does not tell `3` from `3.0` (JSON Schema calls both integers), so a float with no
+    // fraction is that whole number. `min` and `max` are 32-bit, exact as `f64`.
+    let whole_float = value
+        .as_f64()
+        .filter(|n| value.is_f64() && n.fract() == 0.0);
+    match (value.as_i64(), whole_float) {
+        (Some(n), _) if (min..=max).contains(&n) => Ok(Some(n)),
+        (None, Some(n)) if (min as f64..=max as f64).contains(&n) => Ok(Some(n as i64)),
+        (Some(_), _) | (None, Some(_)) => Err(out_of_range(field, min, max)),
+        (None, None) if value.is_u64() => Err(out_of_range(field, min, max)),
+        (None, None) if value.is_null() => Err(ValidationError::new(field, "must not be null")),
+        (None, None) => Err(ValidationError::new(field, "must be a whole number")),
     }
 }
 
