@@ -150,6 +150,7 @@ impl Application {
             send_outcomes,
             rules: database.clone(),
             rule_cache,
+            stats: database.clone(),
             auth: Authenticator::new(database, clock.clone(), config.environment),
             rate_limits,
             metrics: service_metrics,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use domain::ports::{
     AccountStore, Clock, CredentialCipher, DeliveryQueue, HealthCheck, IdempotencyStore,
-    MessageStore, OutboundQueue, ReplyRuleStore,
+    MessageStore, OutboundQueue, ReplyRuleStore, StatsStore,
 };
 
 use crate::auth::Authenticator;
@@ -56,6 +56,8 @@ pub(crate) struct AppState {
     pub(crate) send_outcomes: SendOutcomes,
     /// The auto-reply rules (`/api/v1/accounts/{id}/rules`).
     pub(crate) rules: Arc<dyn ReplyRuleStore>,
+    /// An account's stats (`/api/v1/accounts/{id}/stats`), computed by the database.
+    pub(crate) stats: Arc<dyn StatsStore>,
     /// The compiled rules the ingest path matches with; rule writes make it forget an account.
     pub(crate) rule_cache: Arc<RuleCache>,
 }

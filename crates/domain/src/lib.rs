@@ -19,6 +19,7 @@ pub mod page;
 pub mod ports;
 pub mod retry;
 pub mod rule;
+pub mod stats;
 pub mod time;
 pub mod validation;
 
@@ -36,5 +37,6 @@ pub use outbound::{AttachmentType, OutboundContent, OutboundMessage, OutboundSta
 pub use page::{Cursor, Page, PageRequest};
 pub use retry::RetrySchedule;
 pub use rule::{MatchKind, ReplyRule};
+pub use stats::{AccountStats, DailyCounts, FirstResponse, StatsRange};
 pub use time::Timestamp;
 pub use validation::ValidationError;

@@ -17,6 +17,7 @@ mod outbound;
 mod pacing;
 mod queue_stats;
 mod rules;
+mod stats;
 
 pub(crate) use group_commit::GroupQueue;
 

@@ -22,3 +22,4 @@ mod own_sends;
 mod pacing;
 mod queue_stats;
 mod rules;
+mod stats;

@@ -10,6 +10,7 @@ mod json_fields;
 mod messages;
 mod metrics;
 mod rules;
+mod stats;
 mod webhooks;
 
 use actix_web::web::{self, ServiceConfig};
@@ -37,6 +38,7 @@ pub(crate) fn configure(config: &mut ServiceConfig) {
                 .delete(accounts::delete),
         )
         .service(web::resource("/api/v1/accounts/{id}/messages").get(messages::list))
+        .service(web::resource("/api/v1/accounts/{id}/stats").get(stats::get))
         .service(
             web::resource("/api/v1/accounts/{id}/rules")
                 .get(rules::list)

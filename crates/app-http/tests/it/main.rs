@@ -31,6 +31,7 @@ mod rate_limits;
 mod rules_api;
 mod send_api;
 mod send_worker;
+mod stats_api;
 mod webhook_dedupe;
 mod webhook_fixtures;
 mod webhook_support;

@@ -19,6 +19,7 @@ mod outbound;
 mod pacing;
 mod queues;
 mod rules;
+mod stats;
 
 pub use accounts::{AccountStore, AccountStoreError};
 pub use api_keys::ApiKeyStore;
@@ -34,6 +35,7 @@ pub use outbound::{OutboundQueue, OutboundQueueError};
 pub use pacing::SendPacing;
 pub use queues::{QueueDepth, QueueDepths, QueueStats};
 pub use rules::{ReplyRuleStore, RuleStoreError};
+pub use stats::StatsStore;
 
 /// A boxed error from an adapter's driver, kept as the `source` of a typed error.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

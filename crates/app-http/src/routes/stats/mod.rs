@@ -1,0 +1,56 @@
+//! `GET /api/v1/accounts/{id}/stats?from=&to=`: an account's messages, auto-replies and CRM
+//! deliveries per UTC day and its first-response times, computed by the database
+//! (`StatsStore`). Scoped like the account itself: another account's stats are `404`.
+
+mod dto;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use domain::stats::{parse_day, utc_day};
+use domain::{AccountId, StatsRange};
+use serde::Deserialize;
+
+use self::dto::StatsDto;
+use crate::auth::ApiCaller;
+use crate::http_error::ApiError;
+use crate::state::AppState;
+
+/// `?from=&to=`, both `YYYY-MM-DD`.
+#[derive(Debug, Deserialize)]
+struct StatsQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The account's stats over `from`..=`to` (UTC days; by default the 30 days up to today);
+/// `422` naming `from` or `to` for a day that is not `YYYY-MM-DD`, `from` after `to` or a range
+/// over 366 days; `404` when the account does not exist or is outside the caller's scope.
+///
+/// The query is parsed here rather than by a `web::Query` extractor, so authentication answers
+/// first (see `ApiJson`).
+#[tracing::instrument(name = "account stats", skip_all, fields(account.id = %id))]
+pub(crate) async fn get(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let id = AccountId::parse(&id).map_err(|_| ApiError::NotFound)?;
+    caller.require_account(&id)?;
+    let StatsQuery { from, to } =
+        web::Query::<StatsQuery>::from_query(request.query_string())?.into_inner();
+    let from = from
+        .as_deref()
+        .map(|day| parse_day("from", day))
+        .transpose()?;
+    let to = to.as_deref().map(|day| parse_day("to", day)).transpose()?;
+    let today = utc_day(state.clock.now())
+        .ok_or_else(|| ApiError::Internal("the clock is outside the calendar".into()))?;
+    let range = StatsRange::with_defaults(from, to, today)?;
+    state
+        .accounts
+        .account(&id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let stats = state.stats.account_stats(&id, &range).await?;
+    Ok(HttpResponse::Ok().json(StatsDto::from(&stats)))
+}
