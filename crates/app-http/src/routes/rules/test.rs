@@ -1,0 +1,81 @@
+//! `POST /api/v1/accounts/{id}/rules/test`: which of the account's rules would answer a message,
+//! and with what text, without storing or sending anything. It runs the matcher ingest runs
+//! (`replies::CompiledRules`) over the rules as stored now, so an operator can try a rule the
+//! moment it is written, on any instance.
+
+use actix_web::{HttpResponse, web};
+use domain::{Username, ValidationError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::account_of;
+use super::dto::RuleDto;
+use crate::auth::ApiCaller;
+use crate::http_error::ApiError;
+use crate::replies::{CompiledRules, fill};
+use crate::routes::api_json::ApiJson;
+use crate::routes::json_fields::{JsonObject, optional_string, present, required_string};
+use crate::state::AppState;
+
+/// The body: the message `text`, and optionally a sample `username` for `{username}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TestBody {
+    #[serde(default, deserialize_with = "present")]
+    text: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    username: Option<Value>,
+}
+
+/// The answer: the rule that would answer, and its reply as it would be sent.
+#[derive(Serialize)]
+struct TestResult {
+    matched: Option<RuleDto>,
+    reply: Option<String>,
+}
+
+/// Matches `text` against the account's enabled rules: `200` with the best-ranked rule that
+/// matches and its reply (`{username}` filled with the sample username when one is given, left
+/// as the placeholder otherwise), both `null` when no rule matches. Cooldowns are not consulted:
+/// they depend on a customer, and the question is which rule answers the text.
+#[tracing::instrument(name = "test rules", skip_all, fields(account.id = %path))]
+pub(crate) async fn test(
+    caller: ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<JsonObject<TestBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let account = account_of(&caller, &state, &path).await?;
+    let body = body.into_inner()?.0;
+    let text = message_text(required_string("text", body.text)?)?;
+    let username = optional_string("username", body.username.filter(|v| !v.is_null()))?
+        .map(|name| Username::parse(&name))
+        .transpose()?;
+    let rules = CompiledRules::compile(&state.rules.rules_for_account(&account).await?);
+    let result = match rules.best_match(&text) {
+        Some(rule) => TestResult {
+            reply: Some(match &username {
+                Some(name) => fill(&rule.reply, Some(name.as_str())),
+                None => rule.reply.clone(),
+            }),
+            matched: Some(RuleDto::from(rule)),
+        },
+        None => TestResult {
+            matched: None,
+            reply: None,
+        },
+    };
+    tracing::debug!(account.id = %account, matched = result.matched.is_some(), "rules tested");
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// The text as a message could carry it: 1 to 1000 bytes, no NUL (what ingest would match).
+fn message_text(text: String) -> Result<String, ValidationError> {
+    if text.is_empty() || text.len() > domain::message::MAX_TEXT_BYTES {
+        return Err(ValidationError::new("text", "must be 1 to 1000 bytes"));
+    }
+    if text.contains('\0') {
+        return Err(ValidationError::new("text", "must not contain NUL"));
+    }
+    Ok(text)
+}
