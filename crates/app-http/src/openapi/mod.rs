@@ -4,8 +4,9 @@
 //! The document is generated from the code: each handler's `#[utoipa::path]` annotation (listed
 //! in `routes::RouteDocs`, next to the routes themselves) and each DTO's `ToSchema` derive.
 //! What many operations share is added in one place (`conventions.rs`: the bearer key, the error
-//! answers and rate-limit headers of every `/api/v1` operation), and the CRM delivery igrouter
-//! sends is the document's `webhooks` (`webhooks.rs`). A snapshot test (`tests/it/openapi.rs`)
+//! answers and rate-limit headers of every `/api/v1` operation), a rule the derives cannot state
+//! is added to its schema (`send_request.rs`), and the CRM delivery igrouter sends is the
+//! document's `webhooks` (`webhooks.rs`). A snapshot test (`tests/it/openapi.rs`)
 //! shows every change to it in review, and another checks that every route is in it.
 
 mod conventions;
@@ -15,6 +16,7 @@ mod errors;
 mod headers;
 mod meta_webhook;
 pub(crate) mod schemas;
+mod send_request;
 mod webhooks;
 
 use std::sync::LazyLock;
@@ -56,6 +58,7 @@ struct ApiDoc;
 pub(crate) fn document() -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     document.merge(crate::routes::RouteDocs::openapi());
+    send_request::exactly_one_content(&mut document);
     conventions::apply(&mut document);
     webhooks::add(&mut document);
     document

@@ -207,3 +207,26 @@ fn enabled(value: Option<Value>) -> Result<Option<bool>, ValidationError> {
         Some(_) => Err(ValidationError::new("enabled", "must be true or false")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn whole_numbers_may_be_written_as_floats() {
+        assert_eq!(priority(Some(json!(-3.0))).unwrap(), Some(-3));
+        assert_eq!(
+            priority(Some(json!(2_147_483_647.0))).unwrap(),
+            Some(i32::MAX)
+        );
+        assert_eq!(cooldown(Some(json!(60.0))).unwrap(), Some(60));
+        for bad in [json!(1.5), json!(3e10), json!(-1.0), json!("60")] {
+            let error = cooldown(Some(bad.clone())).unwrap_err();
+            assert_eq!(error.field, "cooldown_seconds", "{bad}");
+        }
+        assert!(priority(Some(json!(2_147_483_648.0))).is_err());
+        assert!(priority(Some(json!(-0.5))).is_err());
+    }
+}
