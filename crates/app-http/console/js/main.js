@@ -51,6 +51,7 @@ async function route() {
   // writes into a container no longer on the page.
   const container = h('div', { class: 'page' }, h('p', { class: 'muted' }, 'Loading…'));
   replace(view, container);
+  window.scrollTo(0, 0);
   if (!found) {
     replace(container, h('h1', { tabindex: '-1' }, 'Not found'),
       h('p', {}, 'No page here. ', h('a', { href: '#/accounts' }, 'Go to the accounts.')));
@@ -82,9 +83,11 @@ function describe(error) {
   return `${error.message} [${error.status || ''} ${error.code || ''}]`;
 }
 
+// The heading takes the focus without moving the page: a page that scrolled itself (a
+// conversation, to its newest message) stays where it put itself.
 function focusHeading(container) {
   const heading = container.querySelector('h1');
-  if (heading) heading.focus({ preventScroll: false });
+  if (heading) heading.focus({ preventScroll: true });
 }
 
 function renderNav(active) {
@@ -119,6 +122,8 @@ function start() {
     go('#/signin');
   });
   window.addEventListener('hashchange', route);
+  // An address with an in-page anchor (`#main`) or none starts at the default page.
+  if (!window.location.hash.startsWith('#/')) window.history.replaceState(null, '', '#/');
   // The skip link moves focus without changing the route.
   document.querySelector('[data-skip]').addEventListener('click', (event) => {
     event.preventDefault();
