@@ -2,9 +2,9 @@
 //! database in two queries whatever the range.
 //!
 //! Both queries are written once for the three backends; they use only what SQLite (≥ 3.25),
-//! PostgreSQL and MariaDB (≥ 10.2) share: CTEs, `UNION ALL`, correlated subqueries, `LAG` and
-//! `COUNT(*) OVER`. The one dialect difference is the placeholder (`$n` on PostgreSQL, `?`
-//! elsewhere), see [`placeholders`]. Times are epoch milliseconds, so a UTC day is integer
+//! PostgreSQL and MariaDB (≥ 10.2) share: CTEs, `UNION ALL`, correlated subqueries, and the
+//! window functions `LAG`, `MIN` and `COUNT` with `OVER`. The one dialect difference is the
+//! placeholder (`$n` on PostgreSQL, `?` elsewhere), see [`placeholders`]. Times are epoch milliseconds, so a UTC day is integer
 //! arithmetic (`t - (t - start) % 86400000` is the midnight that starts `t`'s day), and every
 //! result is a `COUNT`, a `MIN`/`MAX` or integer arithmetic on `BIGINT`s: no `SUM` (a `NUMERIC`
 //! on PostgreSQL, a `DECIMAL` on MariaDB) and no division (a `DECIMAL` on MariaDB). Only
@@ -124,15 +124,26 @@ fn daily_sql(start: i64, end: i64) -> String {
     )
 }
 
+/// How far past the range the window in [`first_response_sql`] reads the business's messages
+/// to find answers; an answer later than that is looked up by an index probe per conversation.
+const ANSWER_HORIZON_MILLIS: i64 = 7 * DAY_MILLIS;
+
 /// The conversations customers started in `[start, end)`, how many got an answer, and the
 /// interpolated 50th and 90th percentiles of the time to it. Five `?`: the account id.
 ///
-/// `timeline` holds every message either way from one gap before the range to its end; `LAG`
-/// gives each customer message the time of the participant's message before it (a business
-/// message at the same millisecond sorts after it, so it answers rather than precedes), and a
-/// message with none within the gap starts a conversation. Its answer is the business's first
-/// message to the participant at or after it, at any time: the earliest sent row
-/// (`outbound_participant`) or foreign echo (`messages_participant`).
+/// `timeline` holds the customers' messages from one gap before the range to its end, and the
+/// business's messages from then to [`ANSWER_HORIZON_MILLIS`] after it. `LAG` gives each
+/// customer message the time of the participant's message before it (a business message at the
+/// same millisecond sorts after it, so it answers rather than precedes), and a message with none
+/// within the gap starts a conversation. Its answer is the business's first message to the
+/// participant at or after it, at any time: a running `MIN` over the participant's timeline,
+/// newest first, finds it when it is within the horizon (one sort for the whole range); only
+/// for the others, the earliest sent row (`outbound_participant`) or foreign echo
+/// (`messages_participant`) is looked up by two index probes. Each CTE is read once (MariaDB
+/// computes a CTE again for every reference); the window in `answers` also keeps PostgreSQL
+/// from inlining it into `waits`, which would repeat its probes in every branch of the `CASE`.
+/// An unanswered conversation stays in `waits` with a NULL wait: `COUNT(waited)` ranks and counts
+/// the answered ones only, wherever a backend sorts NULLs.
 ///
 /// The percentiles interpolate linearly between the closest ranks, like `PERCENTILE_CONT`
 /// (which SQLite lacks): with `n` waits sorted, the `q` quantile sits at 0-based position
@@ -142,6 +153,7 @@ fn daily_sql(start: i64, end: i64) -> String {
 /// no division and no unsigned overflow on MariaDB.
 fn first_response_sql(start: i64, end: i64) -> String {
     let lookback = start.saturating_sub(CONVERSATION_GAP_MILLIS);
+    let horizon = end.saturating_add(ANSWER_HORIZON_MILLIS);
     let gap = CONVERSATION_GAP_MILLIS;
     let percentile = |tenths: i64| {
         let k = format!("{tenths} * (n - 1)");
@@ -159,46 +171,52 @@ fn first_response_sql(start: i64, end: i64) -> String {
                  AND {customer} \
              UNION ALL \
              SELECT m.participant_id, m.occurred_at, 1 FROM messages m \
-             WHERE m.account_id = ? AND m.occurred_at >= {lookback} AND m.occurred_at < {end} \
+             WHERE m.account_id = ? AND m.occurred_at >= {lookback} AND m.occurred_at < {horizon} \
                  AND {foreign} \
              UNION ALL \
              SELECT o.recipient_id, o.updated_at, 1 FROM outbound_messages o \
              WHERE o.account_id = ? AND o.status = '{sent}' \
-                 AND o.updated_at >= {lookback} AND o.updated_at < {end} \
+                 AND o.updated_at >= {lookback} AND o.updated_at < {horizon} \
          ), \
          ordered AS ( \
              SELECT participant, moment, outbound, \
-                 LAG(moment) OVER (PARTITION BY participant ORDER BY moment, outbound) AS previous \
+                 LAG(moment) OVER (PARTITION BY participant ORDER BY moment, outbound) AS previous, \
+                 MIN(CASE WHEN outbound = 1 THEN moment END) OVER (PARTITION BY participant \
+                     ORDER BY moment DESC, outbound DESC \
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS answered_at \
              FROM timeline \
          ), \
-         starts AS ( \
-             SELECT participant, moment FROM ordered \
+         answers AS ( \
+             SELECT moment, answered_at, \
+                 CASE WHEN answered_at IS NULL THEN \
+                     (SELECT MIN(o.updated_at) FROM outbound_messages o \
+                      WHERE o.account_id = ? AND o.recipient_id = st.participant \
+                          AND o.status = '{sent}' AND o.updated_at >= st.moment) END AS sent_at, \
+                 CASE WHEN answered_at IS NULL THEN \
+                     (SELECT MIN(m.occurred_at) FROM messages m \
+                      WHERE m.account_id = ? AND m.participant_id = st.participant \
+                          AND m.occurred_at >= st.moment AND {foreign}) END AS echo_at, \
+                 COUNT(*) OVER () AS conversations \
+             FROM ordered st \
              WHERE outbound = 0 AND moment >= {start} \
                  AND (previous IS NULL OR previous <= moment - {gap}) \
          ), \
-         answers AS ( \
-             SELECT st.moment, \
-                 (SELECT MIN(o.updated_at) FROM outbound_messages o \
-                  WHERE o.account_id = ? AND o.recipient_id = st.participant \
-                      AND o.status = '{sent}' AND o.updated_at >= st.moment) AS sent_at, \
-                 (SELECT MIN(m.occurred_at) FROM messages m \
-                  WHERE m.account_id = ? AND m.participant_id = st.participant \
-                      AND m.occurred_at >= st.moment AND {foreign}) AS echo_at \
-             FROM starts st \
-         ), \
          waits AS ( \
-             SELECT CASE WHEN echo_at IS NULL OR sent_at <= echo_at THEN sent_at ELSE echo_at END \
-                 - moment AS waited \
-             FROM answers WHERE sent_at IS NOT NULL OR echo_at IS NOT NULL \
+             SELECT conversations, \
+                 CASE WHEN answered_at IS NOT NULL THEN answered_at \
+                     WHEN echo_at IS NULL OR sent_at <= echo_at THEN sent_at \
+                     ELSE echo_at END - moment AS waited \
+             FROM answers \
          ), \
          ranked AS ( \
-             SELECT waited, \
-                 COUNT(*) OVER (ORDER BY waited ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS r, \
-                 COUNT(*) OVER () AS n \
+             SELECT conversations, waited, \
+                 COUNT(waited) OVER (ORDER BY waited \
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS r, \
+                 COUNT(waited) OVER () AS n \
              FROM waits \
          ) \
-         SELECT (SELECT COUNT(*) FROM starts) AS conversations, \
-             COUNT(*) AS answered, \
+         SELECT COALESCE(MAX(conversations), 0) AS conversations, \
+             COUNT(waited) AS answered, \
              {p50} AS p50, \
              {p90} AS p90 \
          FROM ranked",

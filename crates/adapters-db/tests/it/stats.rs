@@ -333,6 +333,25 @@ async fn first_response_percentiles_interpolate(test: TestDb) {
     customer_says(&test, &account, "150", nov1() - 2 * DAY_MILLIS).await;
     customer_says(&test, &account, "150", nov1() + 23 * HOUR).await;
     business_app_says(&test, &account, "150", nov1() + 25 * HOUR).await;
+    // Two more on 1 Nov, answered long after the range (past the window the query reads
+    // answers from): by igrouter after 19 days, from the app after 9 days.
+    customer_says(&test, &account, "160", nov1() + 10 * HOUR).await;
+    igrouter_sends(
+        &test,
+        &account,
+        "160",
+        (
+            nov1() + 19 * DAY_MILLIS,
+            nov1() + 19 * DAY_MILLIS + 10 * HOUR,
+        ),
+        None,
+        "m-late",
+    )
+    .await;
+    customer_says(&test, &account, "170", nov1() + 12 * HOUR).await;
+    business_app_says(&test, &account, "170", nov1() + 9 * DAY_MILLIS + 12 * HOUR).await;
+    // 5 Nov: one conversation, never answered.
+    customer_says(&test, &account, "180", nov1() + 4 * DAY_MILLIS).await;
     // Another account's quick answer changes nothing here.
     customer_says(&test, &other, "101", day2 + HOUR).await;
     business_app_says(&test, &other, "101", day2 + HOUR + 1_000).await;
@@ -350,29 +369,40 @@ async fn first_response_percentiles_interpolate(test: TestDb) {
     assert_eq!(first.p50_seconds(), Some(330.0));
     assert_eq!(first.p90_seconds(), Some(546.0));
 
-    // 1 Nov: only 150 started a conversation (130's began the day before), answered after
-    // the range.
+    // 1 Nov: 150, 160 and 170 started conversations (130's began the day before), all
+    // answered after the range. Waits 2 hours, 9 days, 19 days: the median is the middle one,
+    // the 90th percentile 80% of the way from the 2nd to the 3rd.
     let first = test
         .db
         .account_stats(&account.id, &range("2026-11-01", "2026-11-01"))
         .await
         .unwrap()
         .first_response;
-    assert_eq!((first.conversations, first.answered), (1, 1));
-    assert_eq!(first.p50_seconds(), Some(7_200.0));
-    assert_eq!(first.p90_seconds(), Some(7_200.0));
+    assert_eq!((first.conversations, first.answered), (3, 3));
+    assert_eq!(first.p50_seconds(), Some(777_600.0));
+    assert_eq!(first.p90_seconds(), Some(1_468_800.0));
 
-    // Both days: the eleven waits, the 120 minutes last. The median is the 6th (6 minutes);
-    // the 90th percentile sits at 0.9 × 10 = 9, the 10th (10 minutes).
+    // Both days: thirteen waits, 1..10 minutes, 2 hours, 9 and 19 days. The median is the
+    // 7th (7 minutes); the 90th percentile sits at 0.9 × 12 = 10.8: 2 hours plus 80% of the
+    // way to 9 days.
     let first = test
         .db
         .account_stats(&account.id, &range("2026-11-01", "2026-11-02"))
         .await
         .unwrap()
         .first_response;
-    assert_eq!((first.conversations, first.answered), (12, 11));
-    assert_eq!(first.p50_seconds(), Some(360.0));
-    assert_eq!(first.p90_seconds(), Some(600.0));
+    assert_eq!((first.conversations, first.answered), (14, 13));
+    assert_eq!(first.p50_seconds(), Some(420.0));
+    assert_eq!(first.p90_seconds(), Some(623_520.0));
+
+    let first = test
+        .db
+        .account_stats(&account.id, &range("2026-11-05", "2026-11-05"))
+        .await
+        .unwrap()
+        .first_response;
+    assert_eq!((first.conversations, first.answered), (1, 0));
+    assert_eq!((first.p50_seconds(), first.p90_seconds()), (None, None));
 
     let theirs = test
         .db
