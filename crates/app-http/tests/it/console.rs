@@ -177,6 +177,23 @@ fn assert_nothing_external(name: &str, text: &str) {
     assert!(!text.contains("import("), "{name} imports dynamically");
 }
 
+/// The form controls without a label, the buttons and links without a name, and a wrong
+/// number of `h1`, on the page as drawn.
+const UNNAMED_CONTROLS: &str = r"
+    const visible = (el) => el.getClientRects().length > 0;
+    const unnamed = [...document.querySelectorAll('input, select, textarea')]
+        .filter((el) => visible(el) && el.labels.length === 0 && !el.getAttribute('aria-label'))
+        .map((el) => `control ${el.name}`);
+    for (const el of document.querySelectorAll('button, a[href]')) {
+        if (visible(el) && !(el.getAttribute('aria-label') || el.textContent.trim())) {
+            unnamed.push(`${el.tagName} ${el.outerHTML.slice(0, 60)}`);
+        }
+    }
+    const headings = document.querySelectorAll('h1').length;
+    if (headings !== 1) unnamed.push(`${headings} h1`);
+    return unnamed;
+";
+
 /// chromedriver on a free port, stopped with this value.
 struct Driver {
     child: Child,
@@ -337,7 +354,12 @@ impl Browser {
     }
 
     /// Writes `name.png` when screenshots are asked for.
+    /// Checks the page a person reads with a screen reader or the keyboard alone (every form
+    /// control has a label, every button and link a name, one `h1`), and writes `name.png` when
+    /// screenshots are asked for.
     async fn screenshot(&self, name: &str) {
+        let unnamed: Value = self.client.execute(UNNAMED_CONTROLS, vec![]).await.unwrap();
+        assert_eq!(unnamed, json!([]), "{name}: controls without a name");
         let Some(dir) = &self.screenshots else {
             return;
         };
