@@ -17,6 +17,10 @@ use crate::destination::{DestinationError, DestinationPolicy, check_destination,
 use crate::response::{MAX_BODY_READ, excerpt, retry_after};
 use crate::signature::sign;
 
+/// The header that carries the id of the request that caused a delivery, the same on every
+/// attempt.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
 /// Delivers signed events to any account's CRM over one pooled HTTP client.
 ///
 /// Cheap to clone (the pool is shared). Holds no secret: each account's webhook secret comes with
@@ -126,6 +130,14 @@ impl CrmNotifier for HttpCrmNotifier {
             .body(request.payload.clone());
         for (name, value) in signature.pairs() {
             post = post.header(name, value);
+        }
+        // A `RequestId` is visible ASCII, always a valid header value.
+        if let Some(value) = request
+            .request_id
+            .as_ref()
+            .and_then(|id| HeaderValue::from_str(id.as_str()).ok())
+        {
+            post = post.header(REQUEST_ID_HEADER, value);
         }
         let response = post.send().await.map_err(transport_error)?;
         let status = response.status().as_u16();

@@ -57,6 +57,7 @@ diesel::table! {
         due_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        request_id -> Nullable<Text>,
     }
 }
 
@@ -75,6 +76,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         delivered_at -> Nullable<BigInt>,
+        request_id -> Nullable<Text>,
     }
 }
 

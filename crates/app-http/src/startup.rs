@@ -30,6 +30,7 @@ use crate::routes;
 use crate::sending;
 use crate::state::AppState;
 use crate::telemetry;
+use crate::telemetry::request_id;
 use crate::webhook_auth::WebhookAuth;
 use crate::webhook_url::destination_policy;
 use crate::workers::deliveries::{DeliveryMetrics, DeliveryPorts, DeliveryWorker};
@@ -37,8 +38,13 @@ use crate::workers::sends::{SendMetrics, SendPorts, SendReporting, SendWorker};
 use crate::workers::{SendOutcomes, Wake};
 use crate::workers::{WorkerMetrics, Workers};
 
-/// After a shutdown signal, in-flight requests get this long to finish (contract §4).
+/// After a shutdown signal the process exits within this (contract §4).
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+
+/// Of [`SHUTDOWN_TIMEOUT_SECS`], what in-flight requests and the workers' attempts get to
+/// finish; the rest is for writing the last attempts' results and exiting, so a supervisor's
+/// 30 s grace never ends in a `SIGKILL`.
+const DRAIN_SECS: u64 = SHUTDOWN_TIMEOUT_SECS - 5;
 
 /// The service, built and listening, not yet serving.
 pub struct Application {
@@ -69,6 +75,12 @@ impl Application {
         );
         for warning in config.startup_warnings() {
             tracing::warn!("{warning}");
+        }
+        if config.environment == Environment::Production && config.server.metrics_token.is_none() {
+            tracing::warn!(
+                "METRICS_TOKEN is not set: GET /metrics is open to anyone who can reach the port \
+                 (set it, or keep the port private)"
+            );
         }
         let database = connect(&config.database)?;
         let cipher = AesGcmCipher::new(&config.credentials)
@@ -195,7 +207,8 @@ impl Application {
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting connections and lets in-flight
-    /// requests finish (at most [`SHUTDOWN_TIMEOUT_SECS`]).
+    /// requests and the workers' attempts finish (at most 25 s), so the process exits
+    /// within [`SHUTDOWN_TIMEOUT_SECS`].
     ///
     /// # Errors
     /// When the signal handlers cannot be installed or the server fails.
@@ -224,7 +237,7 @@ impl Application {
         });
         let workers = tokio::spawn(
             self.workers
-                .run(stopped.clone(), Duration::from_secs(SHUTDOWN_TIMEOUT_SECS)),
+                .run(stopped.clone(), Duration::from_secs(DRAIN_SECS)),
         );
         // Not waited for at shutdown: it holds no work that must finish.
         tokio::spawn(sending::purge_expired_keys(
@@ -246,6 +259,8 @@ impl Application {
                 .wrap(from_fn(rate_limit::add_headers))
                 .wrap(from_fn(metrics::observe_request))
                 .wrap(from_fn(telemetry::log_request))
+                // Outermost, so every line of the request (its "request answered" too) has the id.
+                .wrap(from_fn(request_id::propagate))
         })
         .listen(self.listener)
         .context("could not start the http server")?
@@ -253,7 +268,7 @@ impl Application {
             // An error means the sender is gone, which also means stop.
             let _ = server_stopped.wait_for(|stop| *stop).await;
         })
-        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .shutdown_timeout(DRAIN_SECS)
         .run();
         tracing::info!(address = %self.address, "listening on http://{}", self.address);
         let served = server.await.context("the http server failed");
@@ -428,7 +443,7 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static
         };
         tracing::info!(
             signal = name,
-            "shutting down: finishing in-flight requests (at most {SHUTDOWN_TIMEOUT_SECS} s)"
+            "shutting down: finishing in-flight requests and attempts (at most {DRAIN_SECS} s)"
         );
     })
 }

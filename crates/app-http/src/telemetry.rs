@@ -1,8 +1,11 @@
-//! Logging: a tracing subscriber set up from `LOG_LEVEL` and `LOG_FORMAT`, and one log line per
-//! HTTP request.
+//! Logging: a tracing subscriber set up from `LOG_LEVEL` and `LOG_FORMAT`, one log line per
+//! HTTP request, and request ids (`request_id.rs`) on every line of a request.
 //!
 //! Logs go to stderr, so stdout stays free for command output. Nothing here logs a secret: request
 //! lines carry the path but never the query string, which may hold `hub.verify_token`.
+
+mod json;
+pub mod request_id;
 
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -12,6 +15,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use anyhow::Context;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::JsonFields;
 
 use crate::config::{LogConfig, LogFormat};
 
@@ -28,10 +32,10 @@ pub fn init(config: &LogConfig) -> anyhow::Result<()> {
         LogFormat::Pretty => builder
             .with_ansi(std::io::stderr().is_terminal())
             .try_init(),
+        // Span fields (the request's `request_id`) are flattened into each line.
         LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
+            .fmt_fields(JsonFields::new())
+            .event_format(json::FlatJson)
             .try_init(),
     };
     installed

@@ -1,6 +1,6 @@
 //! A CRM delivery: one event for one account's CRM, with every attempt made to deliver it.
 
-use crate::{AccountId, EventId, MessageId, Timestamp};
+use crate::{AccountId, EventId, MessageId, RequestId, Timestamp};
 
 /// The `event` names of contract §3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -131,6 +131,9 @@ pub struct CrmDelivery {
     pub updated_at: Timestamp,
     /// When the CRM accepted it.
     pub delivered_at: Option<Timestamp>,
+    /// The id of the request that caused it (the webhook post, or the send request of an
+    /// `outbound.*` event): sent as `X-Request-Id` with every attempt.
+    pub request_id: Option<RequestId>,
 }
 
 impl CrmDelivery {
@@ -158,7 +161,15 @@ impl CrmDelivery {
             created_at: now,
             updated_at: now,
             delivered_at: None,
+            request_id: None,
         }
+    }
+
+    /// The same delivery, caused by the request `request_id`.
+    #[must_use]
+    pub fn with_request_id(mut self, request_id: Option<RequestId>) -> Self {
+        self.request_id = request_id;
+        self
     }
 }
 

@@ -1,7 +1,8 @@
 //! A DM the business asked igrouter to send (through the API or an auto-reply) and its fate.
 
 use crate::{
-    AccountId, InstagramId, InstagramMessageId, MessageId, RuleId, Timestamp, ValidationError,
+    AccountId, InstagramId, InstagramMessageId, MessageId, RequestId, RuleId, Timestamp,
+    ValidationError,
 };
 
 /// Where an outbound message is in its life.
@@ -155,6 +156,9 @@ pub struct OutboundMessage {
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+    /// The id of the request that queued it (the send request, or the webhook post of an
+    /// auto-reply): sent as `X-Request-Id` on its Graph API calls.
+    pub request_id: Option<RequestId>,
 }
 
 impl OutboundMessage {
@@ -181,7 +185,15 @@ impl OutboundMessage {
             due_at: Some(now),
             created_at: now,
             updated_at: now,
+            request_id: None,
         }
+    }
+
+    /// The same message, queued by the request `request_id`.
+    #[must_use]
+    pub fn with_request_id(mut self, request_id: Option<RequestId>) -> Self {
+        self.request_id = request_id;
+        self
     }
 }
 

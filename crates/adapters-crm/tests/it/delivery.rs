@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use adapters_crm::{DestinationPolicy, HttpCrmNotifier};
 use domain::ports::{CrmAttemptError, CrmNotifier, CrmRequest, CrmResponse};
-use domain::{Timestamp, WebhookUrl};
+use domain::{RequestId, Timestamp, WebhookUrl};
 use ring::hmac;
 use secrecy::SecretString;
 use wiremock::matchers::{any, method, path};
@@ -38,6 +38,7 @@ fn request(url: &str, payload: &str) -> CrmRequest {
         event_id: event_id(),
         payload: payload.to_owned(),
         sent_at: now(),
+        request_id: None,
     }
 }
 
@@ -107,6 +108,28 @@ async fn posts_the_stored_bytes_signed_for_this_attempt() {
         .unwrap();
     let key = hmac::Key::new(hmac::HMAC_SHA256, SECRET.as_bytes());
     hmac::verify(&key, &posted.body, &decode_hex(hex)).unwrap();
+    assert!(
+        posted.headers.get("x-request-id").is_none(),
+        "no request id, no header"
+    );
+}
+
+#[tokio::test]
+async fn the_request_id_of_the_delivery_goes_along() {
+    let crm = crm_answering(ResponseTemplate::new(204)).await;
+    let mut request = request(&format!("{}/hook", crm.uri()), "{}");
+    request.request_id = Some(RequestId::parse("req-from-meta-1").unwrap());
+
+    notifier(DestinationPolicy::AnyAddress)
+        .deliver(&request)
+        .await
+        .unwrap();
+
+    let received = crm.received_requests().await.unwrap();
+    assert_eq!(
+        received[0].headers.get("x-request-id").unwrap(),
+        "req-from-meta-1"
+    );
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use domain::ports::{
 };
 use domain::{
     AccountId, CrmDelivery, CrmEventType, DeliveryAttempt, DeliveryFilter, DeliveryNext,
-    DeliveryStatus, EventId, MessageId, Page, PageRequest, Timestamp,
+    DeliveryStatus, EventId, MessageId, Page, PageRequest, RequestId, Timestamp,
 };
 
 use super::claim::{Guarded, claim_due_rows};
@@ -35,6 +35,7 @@ pub(crate) struct DeliveryRow {
     created_at: i64,
     updated_at: i64,
     delivered_at: Option<i64>,
+    request_id: Option<String>,
 }
 
 impl From<&CrmDelivery> for DeliveryRow {
@@ -53,6 +54,7 @@ impl From<&CrmDelivery> for DeliveryRow {
             created_at: delivery.created_at.as_millis(),
             updated_at: delivery.updated_at.as_millis(),
             delivered_at: delivery.delivered_at.map(Timestamp::as_millis),
+            request_id: delivery.request_id.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -84,6 +86,12 @@ impl TryFrom<DeliveryRow> for CrmDelivery {
             created_at: Timestamp::from_millis(row.created_at),
             updated_at: Timestamp::from_millis(row.updated_at),
             delivered_at: row.delivered_at.map(Timestamp::from_millis),
+            request_id: row
+                .request_id
+                .as_deref()
+                .map(RequestId::parse)
+                .transpose()
+                .map_err(|e| corrupt("crm_deliveries.request_id", e))?,
         })
     }
 }

@@ -8,7 +8,7 @@ use diesel_async::RunQueryDsl;
 use domain::ports::{OutboundQueue, OutboundQueueError, StoreError};
 use domain::{
     AccountId, AttachmentType, CrmDelivery, InstagramId, InstagramMessageId, MessageId,
-    OutboundContent, OutboundMessage, OutboundStatus, RuleId, SendResult, Timestamp,
+    OutboundContent, OutboundMessage, OutboundStatus, RequestId, RuleId, SendResult, Timestamp,
 };
 
 use super::claim::{Guarded, claim_due_rows};
@@ -38,6 +38,7 @@ pub(crate) struct OutboundRow {
     due_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    request_id: Option<String>,
 }
 
 impl From<&OutboundMessage> for OutboundRow {
@@ -67,6 +68,7 @@ impl From<&OutboundMessage> for OutboundRow {
             due_at: message.due_at.map(Timestamp::as_millis),
             created_at: message.created_at.as_millis(),
             updated_at: message.updated_at.as_millis(),
+            request_id: message.request_id.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -117,6 +119,12 @@ impl TryFrom<OutboundRow> for OutboundMessage {
             due_at: row.due_at.map(Timestamp::from_millis),
             created_at: Timestamp::from_millis(row.created_at),
             updated_at: Timestamp::from_millis(row.updated_at),
+            request_id: row
+                .request_id
+                .as_deref()
+                .map(RequestId::parse)
+                .transpose()
+                .map_err(|e| corrupt("outbound_messages.request_id", e))?,
         })
     }
 }

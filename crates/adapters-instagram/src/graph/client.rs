@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use domain::ports::{InstagramClient, InstagramError, Profile, SentMessage};
-use domain::{InstagramId, InstagramMessageId, OutboundContent};
+use domain::{InstagramId, InstagramMessageId, OutboundContent, RequestId};
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use reqwest::{RequestBuilder, StatusCode, Url, redirect};
 use secrecy::{ExposeSecret, SecretString};
@@ -15,6 +15,9 @@ use secrecy::{ExposeSecret, SecretString};
 use super::classify::{self, Call};
 use super::error::GraphClientError;
 use super::wire::{GraphError, ProfileResponse, SendRequest, SendResponse};
+
+/// The header that carries the id of the request that queued a send.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Calls Meta's Graph API for any account; the account's token comes with each call.
 ///
@@ -221,11 +224,16 @@ impl InstagramClient for GraphClient {
         token: &SecretString,
         recipient: &InstagramId,
         content: &OutboundContent,
+        request_id: Option<&RequestId>,
     ) -> Result<SentMessage, InstagramError> {
-        let request = self
+        let mut request = self
             .http
             .post(self.messages_url.clone())
             .json(&SendRequest::new(recipient, content));
+        // A `RequestId` is visible ASCII, always a valid header value.
+        if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(id.as_str()).ok()) {
+            request = request.header(REQUEST_ID_HEADER, value);
+        }
         let answer = self.execute(Call::Send, request, token).await?;
         // Meta said yes (2xx) but we cannot tell which message it made: it may well have been
         // delivered, so this is not a failure to retry.

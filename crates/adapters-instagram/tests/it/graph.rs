@@ -6,7 +6,7 @@ use std::time::Duration;
 use adapters_instagram::GraphClient;
 use adapters_instagram::graph::MAX_ERROR_MESSAGE_CHARS;
 use domain::ports::{InstagramClient, InstagramError, Profile};
-use domain::{AttachmentType, InstagramId, OutboundContent};
+use domain::{AttachmentType, InstagramId, OutboundContent, RequestId};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -82,7 +82,7 @@ fn graph_error(code: i64, subcode: Option<i64>, message: &str) -> Value {
 async fn send_error(response: ResponseTemplate) -> InstagramError {
     let server = graph_answering(response).await;
     let error = client(&server)
-        .send_message(&token(), &customer(), &hello())
+        .send_message(&token(), &customer(), &hello(), None)
         .await
         .unwrap_err();
     assert_no_token(&error);
@@ -122,7 +122,7 @@ async fn a_text_send_posts_the_contract_body_with_the_bearer_token() {
         .await;
 
     let sent = client(&server)
-        .send_message(&token(), &customer(), &hello())
+        .send_message(&token(), &customer(), &hello(), None)
         .await
         .unwrap();
 
@@ -140,6 +140,25 @@ async fn a_text_send_posts_the_contract_body_with_the_bearer_token() {
         request.body_json::<Value>().unwrap(),
         json!({"recipient": {"id": "1234567890"}, "message": {"text": "Hello!"}})
     );
+    assert!(request.headers.get("x-request-id").is_none());
+}
+
+#[tokio::test]
+async fn a_send_carries_the_request_id_that_queued_it() {
+    let server = graph_answering(
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"recipient_id": "1234567890", "message_id": "mid.1"})),
+    )
+    .await;
+    let id = RequestId::parse("req_0123456789abcdef").unwrap();
+
+    client(&server)
+        .send_message(&token(), &customer(), &hello(), Some(&id))
+        .await
+        .unwrap();
+
+    let request = single_request(&server).await;
+    assert_eq!(header(&request, "x-request-id"), "req_0123456789abcdef");
 }
 
 #[tokio::test]
@@ -157,7 +176,7 @@ async fn each_attachment_type_is_sent_by_url() {
         };
 
         let sent = client(&server)
-            .send_message(&token(), &customer(), &content)
+            .send_message(&token(), &customer(), &content, None)
             .await
             .unwrap();
 
@@ -233,7 +252,7 @@ async fn a_base_url_with_a_path_prefix_keeps_it() {
             .await;
     let client = client_with_timeout(&format!("{}/graph/", server.uri()), Duration::from_secs(5));
     client
-        .send_message(&token(), &customer(), &hello())
+        .send_message(&token(), &customer(), &hello(), None)
         .await
         .unwrap();
     assert_eq!(
@@ -499,7 +518,7 @@ async fn a_send_timeout_is_an_unknown_outcome_not_a_retry() {
     let client = client_with_timeout(&server.uri(), Duration::from_millis(300));
 
     let error = client
-        .send_message(&token(), &customer(), &hello())
+        .send_message(&token(), &customer(), &hello(), None)
         .await
         .unwrap_err();
 
@@ -547,7 +566,7 @@ async fn a_refused_connection_is_retryable_for_sends_and_reads() {
     let client = client_with_timeout(&format!("http://127.0.0.1:{port}"), Duration::from_secs(5));
 
     let error = client
-        .send_message(&token(), &customer(), &hello())
+        .send_message(&token(), &customer(), &hello(), None)
         .await
         .unwrap_err();
     assert!(
@@ -572,7 +591,7 @@ async fn the_client_debug_shows_no_token_and_its_configuration() {
         graph_answering(ResponseTemplate::new(200).set_body_json(json!({"message_id": "m"}))).await;
     let client = client(&server);
     client
-        .send_message(&token(), &customer(), &hello())
+        .send_message(&token(), &customer(), &hello(), None)
         .await
         .unwrap();
     let shown = format!("{client:?}");

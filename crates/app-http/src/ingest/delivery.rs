@@ -6,6 +6,7 @@ use domain::{Account, CrmDelivery, Message, Timestamp};
 
 use super::IngestError;
 use crate::random;
+use crate::telemetry::request_id;
 
 /// The pending delivery of `message` to `account`'s CRM, or `None` when the account has no CRM
 /// URL (its events are stored, not forwarded).
@@ -27,13 +28,16 @@ pub(super) fn delivery_for(
     let event_id = random::event_id().map_err(IngestError::Random)?;
     let payload = adapters_crm::message_payload(account, &event_id, message)
         .map_err(IngestError::DeliveryBody)?;
-    Ok(Some(CrmDelivery::new_pending(
-        event_id,
-        account.id.clone(),
-        payload.event_type,
-        Some(message.id.clone()),
-        message.event_key.clone(),
-        payload.body,
-        now,
-    )))
+    Ok(Some(
+        CrmDelivery::new_pending(
+            event_id,
+            account.id.clone(),
+            payload.event_type,
+            Some(message.id.clone()),
+            message.event_key.clone(),
+            payload.body,
+            now,
+        )
+        .with_request_id(request_id::current()),
+    ))
 }

@@ -19,9 +19,9 @@ use std::sync::Arc;
 
 use adapters_instagram::ParsedWebhook;
 use domain::ports::{AccountStore, AccountStoreError, Clock, MessageStore, StoreError};
-use domain::{Account, InboundRecord, IngestResult, InstagramId};
+use domain::{Account, EventKind, InboundRecord, IngestResult, InstagramId};
 
-pub use counters::{CountersSnapshot, SKIP_CODES, WebhookCounters};
+pub use counters::{CountersSnapshot, EVENT_OUTCOMES, EventCounts, SKIP_CODES, WebhookCounters};
 pub(crate) use replies::IngestReplies;
 
 use crate::random::{self, RandomUnavailable};
@@ -154,16 +154,17 @@ impl Ingest {
                 auto_reply,
             });
         }
-        let caused: Vec<(bool, bool)> = records
+        let caused: Vec<(EventKind, bool, bool)> = records
             .iter()
-            .map(|r| (r.delivery.is_some(), r.auto_reply.is_some()))
+            .map(|r| (r.message.kind, r.delivery.is_some(), r.auto_reply.is_some()))
             .collect();
         let results = self
             .messages
             .ingest(records)
             .await
             .map_err(IngestError::Store)?;
-        for ((forwarded, replied), result) in caused.into_iter().zip(results) {
+        for ((kind, forwarded, replied), result) in caused.into_iter().zip(results) {
+            self.counters.add_event(kind, result);
             match result {
                 IngestResult::Stored => {
                     outcome.stored += 1;
@@ -215,11 +216,8 @@ impl Ingest {
 
     fn count(&self, outcome: &IngestOutcome) {
         let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-        self.counters.add_ingested(
-            wide(outcome.stored),
-            wide(outcome.duplicates),
-            wide(outcome.deliveries),
-        );
+        self.counters
+            .add_deliveries_queued(wide(outcome.deliveries));
         self.counters
             .add_unknown_account(wide(outcome.unknown_account));
     }

@@ -13,6 +13,7 @@ use domain::{
 use super::IngestError;
 use crate::random;
 use crate::replies::RuleCache;
+use crate::telemetry::request_id;
 use crate::workers::Wake;
 
 /// The ports ingest needs for auto-replies and echoes.
@@ -62,14 +63,17 @@ impl IngestReplies {
             return Ok(None);
         };
         tracing::debug!(account.id = %account.id, rule.id = %rule.id, message.id = %message.id, "auto-reply rule matched");
-        Ok(Some(OutboundMessage::new_pending(
-            random::message_id().map_err(IngestError::Random)?,
-            account.id.clone(),
-            message.sender_id.clone(),
-            OutboundContent::Text(rule.reply.clone()),
-            Some(rule.id.clone()),
-            now,
-        )))
+        Ok(Some(
+            OutboundMessage::new_pending(
+                random::message_id().map_err(IngestError::Random)?,
+                account.id.clone(),
+                message.sender_id.clone(),
+                OutboundContent::Text(rule.reply.clone()),
+                Some(rule.id.clone()),
+                now,
+            )
+            .with_request_id(request_id::current()),
+        ))
     }
 
     /// Links each echo in `messages` of a message igrouter sent (same account, the send's Meta

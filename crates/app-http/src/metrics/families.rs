@@ -15,7 +15,7 @@ use prometheus_client::metrics::{MetricType, TypedMetric};
 
 use super::http::HttpLatency;
 use super::queues::QueueReading;
-use crate::ingest::CountersSnapshot;
+use crate::ingest::{CountersSnapshot, EVENT_OUTCOMES};
 use crate::workers::deliveries::{DeliveryMetricsSnapshot, LATENCY_BUCKETS_MS};
 use crate::workers::sends::SendMetricsSnapshot;
 
@@ -77,16 +77,23 @@ impl Collector for Scrape {
 impl Scrape {
     fn encode_webhooks(&self, out: &mut DescriptorEncoder<'_>) -> fmt::Result {
         let webhooks = &self.webhooks;
-        counters(
-            out,
+        let mut events = out.encode_descriptor(
             "igrouter_webhook_events",
-            "Webhook events committed, by outcome: stored, or duplicate (already stored).",
-            "outcome",
-            vec![
-                ("stored", webhooks.stored),
-                ("duplicate", webhooks.duplicates),
-            ],
+            "Webhook events committed, by event kind and outcome: stored, or duplicate (already \
+             stored).",
+            None,
+            MetricType::Counter,
         )?;
+        for counts in &webhooks.events {
+            for (outcome, count) in EVENT_OUTCOMES
+                .into_iter()
+                .zip([counts.stored, counts.duplicates])
+            {
+                ConstCounter::new(count).encode(
+                    events.encode_family(&[("kind", counts.kind), ("outcome", outcome)])?,
+                )?;
+            }
+        }
         counter(
             out,
             "igrouter_webhook_unknown_account_events",

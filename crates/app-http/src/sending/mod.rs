@@ -24,6 +24,7 @@ use serde_json::json;
 use self::idempotency::{KeyClaim, fingerprint};
 use crate::random::{self, RandomUnavailable};
 use crate::telemetry::error_chain;
+use crate::telemetry::request_id;
 use crate::workers::{SendOutcomes, Wake};
 
 pub use idempotency::idempotency_fingerprint;
@@ -49,6 +50,10 @@ pub(crate) struct SendRequest {
 
 /// How a send request ended.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one answer per request, moved once into the response; a box would buy nothing"
+)]
 pub(crate) enum SendAnswer {
     /// Queued: `202` with `body`. With a wait, still not final when it ran out.
     Accepted {
@@ -141,7 +146,8 @@ impl Sender<'_> {
             request.content.clone(),
             None,
             now,
-        );
+        )
+        .with_request_id(request_id::current());
         let key = match &request.idempotency_key {
             None => None,
             Some(key) => {

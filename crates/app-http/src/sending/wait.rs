@@ -4,7 +4,8 @@
 //! The request subscribes to [`SendOutcomes`](crate::workers::SendOutcomes) before it queues
 //! the message. Each publish by this instance's send worker costs one read of the row; the
 //! deadline costs one more, which also catches outcomes recorded by another instance's worker
-//! (those are not published here). Nothing happening costs one read in all.
+//! (those are not published here). Nothing happening costs one read in all. When the send
+//! worker has stopped at shutdown, the wait ends at once with that one read.
 
 use std::future::Future;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use domain::OutboundMessage;
 use domain::ports::OutboundQueueError;
 use tokio::time::{Instant, timeout_at};
 
-use crate::workers::OutcomeWaiter;
+use crate::workers::{OutcomeWaiter, Word};
 
 /// The message as `read` returns it once it is final, if that happens within `wait`; `None`
 /// when it is still pending or sending at the deadline (or gone).
@@ -30,7 +31,8 @@ where
     Fut: Future<Output = Result<Option<OutboundMessage>, OutboundQueueError>>,
 {
     let deadline = Instant::now() + wait;
-    while timeout_at(deadline, waiter.published()).await.is_ok() {
+    // At shutdown (`Word::Closed`) the wait ends early with one last read: nothing more comes.
+    while let Ok(Word::Published) = timeout_at(deadline, waiter.published()).await {
         // A publish may announce a retry (pending again): keep waiting then.
         if let Some(done) = read().await?.filter(|message| message.status.is_final()) {
             return Ok(Some(done));
@@ -159,6 +161,27 @@ mod tests {
             .unwrap();
 
         assert_eq!(done.unwrap().status, OutboundStatus::Failed);
+        assert_eq!(row.reads(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stopped_send_worker_ends_the_wait_with_one_read() {
+        let outcomes = SendOutcomes::new();
+        let row = Row::new();
+        let mut waiter = outcomes.subscribe(&row.id());
+        let closer = outcomes.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            closer.close();
+        });
+        let started = std::time::Instant::now();
+
+        let done = final_state(&mut waiter, Duration::from_secs(20), || row.read())
+            .await
+            .unwrap();
+
+        assert_eq!(done, None, "still pending: answered 202");
+        assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(row.reads(), 1);
     }
 }

@@ -5,6 +5,10 @@
 //! waiter leaves (answered, timed out, or the client went away). A publish for a message nobody
 //! waits for costs one map lookup. Outcomes recorded by another instance's worker are not
 //! published here: a waiting request reads the row once more at its deadline for those.
+//!
+//! At shutdown the send worker, once its last call has finished, closes the registry: nothing
+//! more will be published, so every wait ends at once (the request answers with what the row
+//! says) instead of holding the shutdown up until its deadline.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,8 +18,31 @@ use tokio::sync::watch;
 
 /// Waiters per outbound message, shared by the send worker (publishes) and the send handler
 /// (waits).
-#[derive(Debug, Clone, Default)]
-pub struct SendOutcomes(Arc<Mutex<HashMap<MessageId, Entry>>>);
+#[derive(Debug, Clone)]
+pub struct SendOutcomes {
+    entries: Arc<Mutex<HashMap<MessageId, Entry>>>,
+    /// Turns true when the send worker has stopped: nothing is published any more.
+    closed: Arc<watch::Sender<bool>>,
+}
+
+impl Default for SendOutcomes {
+    fn default() -> Self {
+        Self {
+            entries: Arc::default(),
+            closed: Arc::new(watch::channel(false).0),
+        }
+    }
+}
+
+/// What ended a wait in [`OutcomeWaiter::published`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Word {
+    /// The message's row changed: read it.
+    Published,
+    /// The send worker has stopped (shutdown): nothing more will be published; read the row
+    /// once and answer.
+    Closed,
+}
 
 /// One waited-for message: a counter bumped by each publish, and how many wait on it.
 #[derive(Debug)]
@@ -30,6 +57,7 @@ pub struct OutcomeWaiter {
     outcomes: SendOutcomes,
     id: MessageId,
     publishes: watch::Receiver<u64>,
+    closed: watch::Receiver<bool>,
 }
 
 impl SendOutcomes {
@@ -61,7 +89,13 @@ impl SendOutcomes {
             outcomes: self.clone(),
             id: id.clone(),
             publishes: entry.publishes.subscribe(),
+            closed: self.closed.subscribe(),
         }
+    }
+
+    /// Ends every wait, now and later: the send worker has stopped and publishes nothing more.
+    pub fn close(&self) {
+        self.closed.send_replace(true);
     }
 
     /// How many messages somebody waits for.
@@ -71,7 +105,7 @@ impl SendOutcomes {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<MessageId, Entry>> {
         // The map stays consistent even if a holder panicked: every change is one statement.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -82,12 +116,26 @@ impl OutcomeWaiter {
     }
 
     /// Completes at the first publish for the message since the subscription or since the
-    /// previous call completed; a publish made while nobody was polling is not lost.
-    pub async fn published(&mut self) {
-        if self.publishes.changed().await.is_err() {
-            // The sender lives in the registry as long as this waiter does, so this cannot
-            // happen; never completing is the safe answer (the caller has a deadline).
-            std::future::pending::<()>().await;
+    /// previous call completed (a publish made while nobody was polling is not lost), or at once
+    /// when the registry is closed.
+    pub async fn published(&mut self) -> Word {
+        let closed = *self.closed.borrow();
+        if closed {
+            return Word::Closed;
+        }
+        tokio::select! {
+            changed = self.publishes.changed() => {
+                if changed.is_err() {
+                    // The sender lives in the registry as long as this waiter does, so this
+                    // cannot happen; never completing is the safe answer (the caller has a
+                    // deadline).
+                    std::future::pending::<()>().await;
+                }
+                Word::Published
+            }
+            // An error means the registry is gone, which also means nothing more is published.
+            // The guard `wait_for` returns is dropped inside, as it is not `Send`.
+            () = async { drop(self.closed.wait_for(|closed| *closed).await) } => Word::Closed,
         }
     }
 }
@@ -175,6 +223,22 @@ mod tests {
         let mut waiter = outcomes.subscribe(&id(1));
 
         assert!(!is_published(&mut waiter).await);
+    }
+
+    #[tokio::test]
+    async fn closing_ends_every_wait_now_and_later() {
+        let outcomes = SendOutcomes::new();
+        let mut waiter = outcomes.subscribe(&id(1));
+        let closer = outcomes.clone();
+        let wait = tokio::spawn(async move { waiter.published().await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+
+        closer.close();
+
+        let word = timeout(Duration::from_secs(5), wait).await.expect("woken");
+        assert_eq!(word.unwrap(), Word::Closed);
+        let mut later = outcomes.subscribe(&id(2));
+        assert_eq!(later.published().await, Word::Closed);
     }
 
     #[test]

@@ -164,6 +164,14 @@ async fn scrape_until(app: &TestApp, check: impl Fn(&Exposition) -> bool) -> Exp
     }
 }
 
+/// A reaction of customer `555` to the message `mid`.
+fn reaction_body(business: &str, mid: &str) -> Vec<u8> {
+    format!(
+        r#"{{"object":"instagram","entry":[{{"id":"{business}","time":1700000000002,"messaging":[{{"sender":{{"id":"555"}},"recipient":{{"id":"{business}"}},"timestamp":1700000000001,"reaction":{{"mid":"{mid}","action":"react","reaction":"love","emoji":"❤"}}}}]}}]}}"#
+    )
+    .into_bytes()
+}
+
 /// One text message from `sender` to `business`, with Meta's id `mid`.
 fn text_body(business: &str, mid: &str) -> Vec<u8> {
     format!(
@@ -224,9 +232,24 @@ async fn counters_move_with_webhooks_deliveries_sends_and_requests(test: TestDb)
         );
     }
     assert_eq!(
-        before.value("igrouter_webhook_events_total", &[("outcome", "stored")]),
+        before.value(
+            "igrouter_webhook_events_total",
+            &[("kind", "message"), ("outcome", "stored")]
+        ),
         0.0
     );
+    // Every event kind with both outcomes, from the start: a bounded, fixed set of series.
+    for kind in domain::EventKind::ALL {
+        for outcome in ["stored", "duplicate"] {
+            assert!(
+                before.has(
+                    "igrouter_webhook_events_total",
+                    &[("kind", kind.as_str()), ("outcome", outcome)]
+                ),
+                "{kind:?} {outcome}"
+            );
+        }
+    }
     assert!(before.has(
         "igrouter_webhook_skipped_items_total",
         &[("reason", "unknown_event")]
@@ -239,6 +262,7 @@ async fn counters_move_with_webhooks_deliveries_sends_and_requests(test: TestDb)
 
     post_signed(&app, &text_body("1234567890", "m.metrics.1")).await;
     post_signed(&app, &text_body("1234567890", "m.metrics.1")).await;
+    post_signed(&app, &reaction_body("1234567890", "m.metrics.1")).await;
     let refused = post_webhook(
         &app,
         text_body("1234567890", "m.metrics.2"),
@@ -250,29 +274,32 @@ async fn counters_move_with_webhooks_deliveries_sends_and_requests(test: TestDb)
         .await;
     assert_eq!(app.get("/no/such/page").await.status(), 404);
 
-    // The event's delivery and the send's `outbound.sent` delivery both reach the CRM.
+    // The events' deliveries and the send's `outbound.sent` delivery reach the CRM.
     let after = scrape_until(&app, |metrics| {
         metrics.value(
             "igrouter_crm_delivery_attempts_total",
             &[("outcome", "delivered")],
-        ) >= 2.0
+        ) >= 3.0
             && metrics.value("igrouter_send_attempts_total", &[("outcome", "sent")]) >= 1.0
     })
     .await;
     let value = |name: &str, labels: &[(&str, &str)]| after.value(name, labels);
-    assert_eq!(
-        value("igrouter_webhook_events_total", &[("outcome", "stored")]),
-        1.0
-    );
-    assert_eq!(
-        value("igrouter_webhook_events_total", &[("outcome", "duplicate")]),
-        1.0
-    );
+    let events = |kind: &str, outcome: &str| {
+        value(
+            "igrouter_webhook_events_total",
+            &[("kind", kind), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(events("message", "stored"), 1.0);
+    assert_eq!(events("message", "duplicate"), 1.0);
+    assert_eq!(events("reaction", "stored"), 1.0);
+    assert_eq!(events("reaction", "duplicate"), 0.0);
+    assert_eq!(events("read", "stored"), 0.0);
     assert_eq!(
         value("igrouter_webhook_signature_rejections_total", &[]),
         1.0
     );
-    assert_eq!(value("igrouter_webhook_deliveries_queued_total", &[]), 1.0);
+    assert_eq!(value("igrouter_webhook_deliveries_queued_total", &[]), 2.0);
     assert_eq!(
         value("igrouter_send_attempts_total", &[("outcome", "failed")]),
         0.0
@@ -295,7 +322,7 @@ async fn counters_move_with_webhooks_deliveries_sends_and_requests(test: TestDb)
             &[("route", route), ("method", method), ("status", status)],
         )
     };
-    assert_eq!(requests("/webhooks/instagram", "POST", "200"), 2.0);
+    assert_eq!(requests("/webhooks/instagram", "POST", "200"), 3.0);
     assert_eq!(requests("/webhooks/instagram", "POST", "401"), 1.0);
     assert_eq!(requests("/api/v1/messages/send", "POST", "202"), 1.0);
     assert_eq!(requests("unmatched", "GET", "404"), 1.0);
@@ -398,7 +425,7 @@ async fn metrics_token_guards_the_endpoint() {
         "{text}"
     );
     assert!(
-        text.contains("igrouter_webhook_events_total{outcome=\"stored\"} 0\n"),
+        text.contains("igrouter_webhook_events_total{kind=\"message\",outcome=\"stored\"} 0\n"),
         "{text}"
     );
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-use crate::{EventId, Timestamp, WebhookUrl};
+use crate::{EventId, RequestId, Timestamp, WebhookUrl};
 
 /// One signed delivery attempt to make.
 #[derive(Debug, Clone)]
@@ -20,6 +20,8 @@ pub struct CrmRequest {
     pub payload: String,
     /// This attempt's time (`webhook-timestamp`).
     pub sent_at: Timestamp,
+    /// The request that caused the delivery (`X-Request-Id`), the same on every attempt.
+    pub request_id: Option<RequestId>,
 }
 
 /// The CRM answered (any status).

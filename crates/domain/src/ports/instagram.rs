@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-use crate::{InstagramId, InstagramMessageId, OutboundContent};
+use crate::{InstagramId, InstagramMessageId, OutboundContent, RequestId};
 
 /// Meta accepted a send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +64,8 @@ pub enum InstagramError {
 /// Calls the Graph API on behalf of an account.
 #[async_trait]
 pub trait InstagramClient: Send + Sync {
-    /// Sends `content` to `recipient` with the account's token.
+    /// Sends `content` to `recipient` with the account's token; `request_id`, the request that
+    /// queued the message, goes along as `X-Request-Id`.
     ///
     /// # Errors
     /// MUST classify every failure as one `InstagramError` variant as contract §2 lists.
@@ -73,6 +74,7 @@ pub trait InstagramClient: Send + Sync {
         token: &SecretString,
         recipient: &InstagramId,
         content: &OutboundContent,
+        request_id: Option<&RequestId>,
     ) -> Result<SentMessage, InstagramError>;
 
     /// Reads a user's public profile.

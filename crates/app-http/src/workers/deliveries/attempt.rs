@@ -104,7 +104,17 @@ pub(crate) async fn attempt(
         .await;
     let outcome = match written {
         Ok(()) => match next {
-            DeliveryNext::Delivered => AttemptOutcome::Delivered,
+            DeliveryNext::Delivered => {
+                tracing::debug!(
+                    delivery.id = %delivery.id,
+                    account.id = %delivery.account_id,
+                    attempt = delivery.attempts,
+                    http.status = result.http_status,
+                    duration_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+                    "crm delivery delivered"
+                );
+                AttemptOutcome::Delivered
+            }
             DeliveryNext::RetryAt(at) => {
                 tracing::info!(
                     delivery.id = %delivery.id,
@@ -169,6 +179,7 @@ async fn post(
         event_id: delivery.id.clone(),
         payload: delivery.payload.clone(),
         sent_at,
+        request_id: delivery.request_id.clone(),
     };
     match context.notifier.deliver(&request).await {
         Ok(response) => AttemptResult::from_response(response),

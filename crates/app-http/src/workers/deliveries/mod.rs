@@ -16,8 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::ports::{AccountStore, Clock, CredentialCipher, CrmNotifier, DeliveryQueue};
-use domain::{AccountId, CrmDelivery};
+use domain::{AccountId, CrmDelivery, RequestId};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 pub use metrics::{DeliveryMetrics, DeliveryMetricsSnapshot, LATENCY_BUCKETS_MS};
 
@@ -145,11 +146,19 @@ impl Job for DeliveryJob {
                     .unwrap_or(AccountLookup::Unreadable);
                 let context = Arc::clone(&self.context);
                 let account = delivery.account_id.clone();
-                let task: Task = Box::pin(async move {
-                    context.metrics.started();
-                    attempt::attempt(&context, delivery, recipient).await;
-                    context.metrics.ended();
-                });
+                // Every log line of the attempt carries the id of the request that caused it.
+                let span = tracing::error_span!(
+                    "crm_delivery",
+                    request_id = delivery.request_id.as_ref().map(RequestId::as_str)
+                );
+                let task: Task = Box::pin(
+                    async move {
+                        context.metrics.started();
+                        attempt::attempt(&context, delivery, recipient).await;
+                        context.metrics.ended();
+                    }
+                    .instrument(span),
+                );
                 (account, task)
             })
             .collect()

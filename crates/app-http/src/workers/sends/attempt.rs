@@ -225,7 +225,12 @@ async fn call_graph(
 ) {
     let answer = context
         .instagram
-        .send_message(token, &message.recipient_id, &message.content)
+        .send_message(
+            token,
+            &message.recipient_id,
+            &message.content,
+            message.request_id.as_ref(),
+        )
         .await;
     let now = context.clock.now();
     let (result, outcome, error_code) = match answer {
@@ -417,15 +422,19 @@ fn crm_delivery(
         }
     };
     match adapters_crm::outbound_payload(account, &event_id, &after) {
-        Ok(payload) => Some(CrmDelivery::new_pending(
-            event_id,
-            account.id.clone(),
-            payload.event_type,
-            Some(message.id.clone()),
-            format!("outbound:{}", message.id),
-            payload.body,
-            now,
-        )),
+        Ok(payload) => Some(
+            CrmDelivery::new_pending(
+                event_id,
+                account.id.clone(),
+                payload.event_type,
+                Some(message.id.clone()),
+                format!("outbound:{}", message.id),
+                payload.body,
+                now,
+            )
+            // The CRM can match `outbound.sent` with the send request it answers.
+            .with_request_id(message.request_id.clone()),
+        ),
         Err(error) => {
             tracing::error!(message.id = %message.id, error = %error, "could not build the send's crm delivery");
             None

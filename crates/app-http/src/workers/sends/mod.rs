@@ -16,8 +16,9 @@ use std::time::Duration;
 use domain::ports::{
     AccountStore, Clock, CredentialCipher, InstagramClient, OutboundQueue, SendPacing,
 };
-use domain::{AccountId, OutboundMessage, RetrySchedule};
+use domain::{AccountId, OutboundMessage, RequestId, RetrySchedule};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 pub use metrics::{SendMetrics, SendMetricsSnapshot};
 
@@ -55,7 +56,10 @@ pub(crate) struct SendReporting {
 }
 
 /// The send worker of one instance.
-pub(crate) struct SendWorker(Pump<SendJob>);
+pub(crate) struct SendWorker {
+    pump: Pump<SendJob>,
+    outcomes: SendOutcomes,
+}
 
 impl SendWorker {
     /// A worker over `ports`, woken by `wake`, retrying on `schedule`, each Graph call bounded
@@ -82,19 +86,25 @@ impl SendWorker {
                 clock: ports.clock,
                 schedule,
                 metrics: reporting.metrics,
-                outcomes: reporting.outcomes,
+                outcomes: reporting.outcomes.clone(),
                 delivery_wake: reporting.delivery_wake,
                 profiles: ProfileCache::new(),
             }),
             accounts: ports.accounts,
             lease: lease(http_timeout, &settings),
         };
-        Self(Pump::new(job, wake, settings))
+        Self {
+            pump: Pump::new(job, wake, settings),
+            outcomes: reporting.outcomes,
+        }
     }
 
     /// Sends until `stop` turns true, then lets the calls under way finish, for at most `drain`.
+    /// Then no outcome will be published any more: requests still waiting on `Prefer: wait`
+    /// answer at once instead of holding the shutdown up until their deadline.
     pub(crate) async fn run(self, stop: watch::Receiver<bool>, drain: Duration) {
-        self.0.run(stop, drain).await;
+        self.pump.run(stop, drain).await;
+        self.outcomes.close();
     }
 }
 
@@ -154,9 +164,17 @@ impl Job for SendJob {
                     .unwrap_or(AccountLookup::Unreadable);
                 let context = Arc::clone(&self.context);
                 let account = message.account_id.clone();
-                let task: Task = Box::pin(async move {
-                    attempt::send(&context, message, sender).await;
-                });
+                // Every log line of the send carries the id of the request that queued it.
+                let span = tracing::error_span!(
+                    "send",
+                    request_id = message.request_id.as_ref().map(RequestId::as_str)
+                );
+                let task: Task = Box::pin(
+                    async move {
+                        attempt::send(&context, message, sender).await;
+                    }
+                    .instrument(span),
+                );
                 (account, task)
             })
             .collect()
