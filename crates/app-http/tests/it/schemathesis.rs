@@ -53,6 +53,9 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         .env("LOG_LEVEL", "warn,app_http=info")
         // Far above what the run sends: schemathesis checks answers, not the rate limit.
         .env("API_RATE_LIMIT", "100000/s,burst=100000")
+        // Nothing listens there: sends fail at once instead of waiting on a network this test
+        // must not use.
+        .env("GRAPH_API_BASE_URL", "http://127.0.0.1:9")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -80,6 +83,9 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
             "20261125",
             "--workers",
             "2",
+            // A send may wait up to 30 s (`Prefer: wait=30`); the default 10 s would cut it off.
+            "--request-timeout",
+            "35",
             "--no-color",
         ])
         .output()

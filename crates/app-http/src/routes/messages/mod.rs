@@ -35,7 +35,7 @@ pub(crate) use history::list;
     operation_id = "sendMessage",
     params(
         ("Idempotency-Key" = Option<String>, Header, description = "A key making the request safe to repeat (IETF Idempotency-Key draft): a Structured Field string (`\"k\"`) or the bare key, 1–255 printable ASCII characters. The same as the `idempotency_key` member."),
-        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): wait up to N seconds (at most 30) for `sent` or `failed`, then answer `200` with the status.", example = "wait=10"),
+        ("Prefer" = Option<String>, Header, description = "`wait=N` (RFC 7240): wait up to N seconds (at most 30) for `sent` or `failed`, then answer `200` with the status.", example = "wait=1"),
     ),
     request_body = SendBody,
     responses(

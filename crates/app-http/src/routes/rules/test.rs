@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use domain::{Username, ValidationError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::account_of;
 use super::dto::RuleDto;
@@ -18,19 +19,29 @@ use crate::routes::json_fields::{JsonObject, optional_string, present, required_
 use crate::state::AppState;
 
 /// The body: the message `text`, and optionally a sample `username` for `{username}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RuleTest)]
 pub(crate) struct TestBody {
+    /// The message: 1–1000 bytes of UTF-8 without NUL.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 1000, examples("What's the price?"))]
     text: Option<Value>,
+    /// A sample customer username for `{username}` (1–30 letters, digits, `.` and `_`).
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, pattern = r"^[\w.]{1,30}$")]
     username: Option<Value>,
 }
 
 /// The answer: the rule that would answer, and its reply as it would be sent.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = RuleTestResult)]
 struct TestResult {
+    /// The best-ranked enabled rule that matches; `null` when none does.
+    #[schema(required = true)]
     matched: Option<RuleDto>,
+    /// Its reply as it would be sent; `null` when no rule matches.
+    #[schema(required = true)]
     reply: Option<String>,
 }
 
@@ -38,6 +49,18 @@ struct TestResult {
 /// matches and its reply (`{username}` filled with the sample username when one is given, left
 /// as the placeholder otherwise), both `null` when no rule matches. Cooldowns are not consulted:
 /// they depend on a customer, and the question is which rule answers the text.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{id}/rules/test",
+    tag = "rules",
+    operation_id = "testRules",
+    params(("id" = String, Path, description = "The account's `acc_` id.")),
+    request_body = TestBody,
+    responses(
+        (status = 200, description = "The rule that would answer the text, and its reply; nothing is stored or sent.", body = TestResult),
+        (status = 404, description = "No such account, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "test rules", skip_all, fields(account.id = %path))]
 pub(crate) async fn test(
     caller: ApiCaller,

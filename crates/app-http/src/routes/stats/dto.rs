@@ -3,15 +3,20 @@
 
 use domain::{AccountStats, DailyCounts};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An account's activity over a range of UTC days.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AccountStats)]
 pub(crate) struct StatsDto {
     /// The account's `acc_` id.
+    #[schema(schema_with = crate::openapi::schemas::account_id)]
     pub(crate) account_id: String,
     /// The first day, `YYYY-MM-DD` (UTC).
+    #[schema(format = Date)]
     pub(crate) from: String,
     /// The last day, included, `YYYY-MM-DD` (UTC).
+    #[schema(format = Date)]
     pub(crate) to: String,
     /// Every day of the range, oldest first, days without activity included (all zeros).
     pub(crate) days: Vec<DayDto>,
@@ -22,9 +27,11 @@ pub(crate) struct StatsDto {
 }
 
 /// One UTC day's counts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = StatsDay)]
 pub(crate) struct DayDto {
     /// The day, `YYYY-MM-DD` (UTC).
+    #[schema(format = Date)]
     pub(crate) date: String,
     /// What happened that day.
     #[serde(flatten)]
@@ -32,18 +39,21 @@ pub(crate) struct DayDto {
 }
 
 /// The days of the range added up.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = StatsTotals)]
 pub(crate) struct TotalsDto {
     /// The counts of every day of the range together.
     #[serde(flatten)]
     pub(crate) counts: CountsDto,
     /// `deliveries_ok / (deliveries_ok + deliveries_failed)`, from 0 to 1; `null` when no
     /// delivery of the range has finished.
+    #[schema(required = true)]
     pub(crate) delivery_success_rate: Option<f64>,
 }
 
 /// The counts of a day, or of the whole range.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = StatsCounts)]
 pub(crate) struct CountsDto {
     /// Messages customers sent (not reactions, reads, edits, deletions, postbacks or
     /// referrals), by Meta's time.
@@ -61,7 +71,8 @@ pub(crate) struct CountsDto {
 }
 
 /// First-response times of the conversations customers started in the range.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = FirstResponse)]
 pub(crate) struct FirstResponseDto {
     /// Conversations customers started in the range: a customer's message after 24 hours
     /// without a message either way between them and the business.
@@ -70,8 +81,10 @@ pub(crate) struct FirstResponseDto {
     pub(crate) answered: u64,
     /// The median time from a conversation's first message to the business's answer, in
     /// seconds (interpolated, like `PERCENTILE_CONT`); `null` when none was answered.
+    #[schema(required = true)]
     pub(crate) p50_seconds: Option<f64>,
     /// The 90th percentile of that time, in seconds; `null` when none was answered.
+    #[schema(required = true)]
     pub(crate) p90_seconds: Option<f64>,
 }
 

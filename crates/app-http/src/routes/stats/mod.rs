@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use domain::stats::{parse_day, utc_day};
 use domain::{AccountId, StatsRange};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use self::dto::StatsDto;
 use crate::auth::ApiCaller;
@@ -15,9 +16,14 @@ use crate::http_error::ApiError;
 use crate::state::AppState;
 
 /// `?from=&to=`, both `YYYY-MM-DD`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StatsQuery {
+    /// The first UTC day, `YYYY-MM-DD` (default: 29 days before `to`).
+    #[param(format = Date)]
     from: Option<String>,
+    /// The last UTC day, included, `YYYY-MM-DD` (default: today); at most 366 days after `from`.
+    #[param(format = Date)]
     to: Option<String>,
 }
 
@@ -27,6 +33,18 @@ struct StatsQuery {
 ///
 /// The query is parsed here rather than by a `web::Query` extractor, so authentication answers
 /// first (see `ApiJson`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{id}/stats",
+    tag = "accounts",
+    operation_id = "accountStats",
+    params(("id" = String, Path, description = "The account's `acc_` id."), StatsQuery),
+    responses(
+        (status = 200, description = "Per UTC day: messages in and out, auto-replies, CRM deliveries ok and failed; the totals; first-response times.", body = StatsDto),
+        (status = 404, description = "No such account, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+        (status = 422, description = "`from` or `to` is not `YYYY-MM-DD`, `from` is after `to`, or the range is over 366 days.", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "account stats", skip_all, fields(account.id = %id))]
 pub(crate) async fn get(
     caller: ApiCaller,
