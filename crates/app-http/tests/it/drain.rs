@@ -2,7 +2,8 @@
 //! delivery, a Graph API send and a request waiting on that send (`Prefer: wait`) are all under
 //! way when the signal arrives; new connections are refused at once, the three finish, each fake
 //! saw its call exactly once, the process exits 0 well within 30 s, and the database says
-//! `delivered` and `sent`.
+//! `delivered` and `sent`. A request waiting on a send that no worker started is answered at
+//! once when the send worker has stopped, instead of holding the shutdown up until its deadline.
 
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -18,11 +19,16 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::cli::{igrouter, stderr_lines, wait_for_listening};
-use crate::helpers::{TempDir, config, eventually, install_crypto_provider};
-use crate::send_api::GRAPH_SEND_PATH;
+use crate::helpers::{
+    TempDir, TestApp, captured_logs, config, config_with, eventually, install_crypto_provider,
+};
+use crate::send_api::{Api, GRAPH_SEND_PATH};
 use crate::webhook_support::{deliveries, payload, seed_account_with_crm};
 
-backend_tests!(sigterm_finishes_the_requests_deliveries_and_sends_under_way);
+backend_tests!(
+    sigterm_finishes_the_requests_deliveries_and_sends_under_way,
+    a_wait_for_a_send_no_worker_started_ends_at_shutdown,
+);
 
 const BUSINESS: &str = "1001";
 
@@ -150,6 +156,52 @@ async fn sigterm_finishes_the_requests_deliveries_and_sends_under_way(test: Test
         .unwrap();
     assert_eq!(sent.status, OutboundStatus::Sent);
     assert_eq!(sent.attempts, 1);
+}
+
+async fn a_wait_for_a_send_no_worker_started_ends_at_shutdown(test: TestDb) {
+    // Meta throttles the account's first send and asks for a minute: its next send is handed
+    // back untried, and nothing will happen to it before the shutdown.
+    let graph = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(GRAPH_SEND_PATH))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": {"message": "Calls to this api have exceeded the rate limit.",
+                                                "type": "OAuthException", "code": 613, "fbtrace_id": "AbC"}}))
+                .insert_header("retry-after", "60"),
+        )
+        .mount(&graph)
+        .await;
+    let config = config_with(&test.url, &[("GRAPH_API_BASE_URL", &graph.uri())]);
+    let account = seed_account_with_crm(&test.db, &config, BUSINESS, None).await;
+    let app = TestApp::spawn(config).await;
+    let api = Api::new(&app, &test, Vec::new()).await;
+    let throttled = MessageId::parse(&api.send_text(&account, "5", "first").await).unwrap();
+    let held = eventually(Duration::from_secs(10), || async {
+        let message = test.db.outbound(&throttled).await.unwrap().unwrap();
+        message.status == OutboundStatus::Pending && message.attempts == 1
+    })
+    .await;
+    assert!(held, "{}", captured_logs());
+    let waiting = tokio::spawn({
+        let api = Api::new(&app, &test, Vec::new()).await;
+        let body = json!({"account_id": account.id, "recipient_id": "5", "message": "second"});
+        async move { api.send(&body, &[("prefer", "wait=20")]).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let stopping = Instant::now();
+    app.stop().await.unwrap();
+
+    let answer = waiting.await.unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.text);
+    assert_eq!(answer.json["status"], "pending");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "the wait held the shutdown up: {:?}",
+        stopping.elapsed()
+    );
+    assert_eq!(calls(&graph, GRAPH_SEND_PATH).await.len(), 1);
 }
 
 /// An unsigned text message from customer `5` to the business.
