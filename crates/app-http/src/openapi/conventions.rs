@@ -1,12 +1,13 @@
 //! What every operation of a kind shares, added in one place instead of on each handler: the
-//! bearer key, the error answers any `/api/v1` request may get, and the rate-limit headers on
-//! every `/api/v1` answer. Handlers' annotations list only what is their own (their success,
+//! bearer key, the error answers any `/api/v1` request may get, the rate-limit headers on
+//! every `/api/v1` answer, and `X-Request-Id` on every answer of every operation. Handlers' annotations list only what is their own (their success,
 //! their `404`, `409` and `422`).
 
-use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{Components, ContentBuilder, OpenApi, Ref, RefOr};
+use utoipa::openapi::{Components, ContentBuilder, OpenApi, Ref, RefOr, Required};
 
 use super::headers;
 
@@ -80,6 +81,7 @@ pub(crate) fn apply(document: &mut OpenApi) {
             if api {
                 api_operation(operation);
             }
+            request_id(operation);
         }
     }
 }
@@ -128,6 +130,34 @@ fn api_operation(operation: &mut Operation) {
             response
                 .headers
                 .insert(name.to_owned(), headers::reference(name));
+        }
+    }
+}
+
+/// `X-Request-Id`: taken from the request when it is sane, and on every answer.
+fn request_id(operation: &mut Operation) {
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(RefOr::T(
+            ParameterBuilder::new()
+                .name(headers::REQUEST_ID)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "An id for this request (1 to 128 visible ASCII characters), answered back \
+                     and carried by the work it causes; igrouter makes one when it is absent or \
+                     not sane.",
+                ))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String).build()))
+                .build(),
+        ));
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            response.headers.insert(
+                headers::REQUEST_ID.to_owned(),
+                headers::reference(headers::REQUEST_ID),
+            );
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The response headers the document names, as reusable components: the rate-limit headers on
-//! every `/api/v1` answer, `Retry-After` on a `429`, `WWW-Authenticate` on a `401`, and the send
-//! endpoint's own.
+//! every `/api/v1` answer, `X-Request-Id` on every answer, `Retry-After` on a `429`,
+//! `WWW-Authenticate` on a `401`, and the send endpoint's own.
 
 use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
@@ -14,6 +14,8 @@ pub(crate) const RATE_LIMIT: &str = "RateLimit";
 pub(crate) const RETRY_AFTER: &str = "Retry-After";
 /// `WWW-Authenticate: Bearer`, on a `401`.
 pub(crate) const WWW_AUTHENTICATE: &str = "WWW-Authenticate";
+/// `X-Request-Id`, on every answer of every route.
+pub(crate) const REQUEST_ID: &str = "X-Request-Id";
 /// `Location` of a created or queued resource.
 pub(crate) const LOCATION: &str = "Location";
 /// `Idempotent-Replayed: true` on a replayed send.
@@ -47,6 +49,11 @@ pub(crate) fn register(components: &mut Components) {
         (
             WWW_AUTHENTICATE,
             "`Bearer`: the scheme to authenticate with (RFC 6750).",
+            None,
+        ),
+        (
+            REQUEST_ID,
+            "The request's id: the caller's `X-Request-Id` when it was 1 to 128 visible ASCII characters, else a new `req_` id. In igrouter's log lines as `request_id`.",
             None,
         ),
         (LOCATION, "The path of the resource.", None),

@@ -74,6 +74,17 @@ pub(crate) fn add(document: &mut OpenApi) {
                 )
                 .build(),
         );
+    operation = operation.parameter(
+        ParameterBuilder::new()
+            .name("X-Request-Id")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "The id of the request that caused the event (the webhook post, or the send), the \
+                 same on every attempt; not signed.",
+            ))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String).build())),
+    );
     for (name, description) in DELIVERY_HEADERS {
         operation = operation.parameter(
             ParameterBuilder::new()

@@ -122,6 +122,16 @@ async fn every_api_operation_declares_the_shared_errors_and_headers() {
             );
         }
     }
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                assert!(
+                    response["headers"]["X-Request-Id"].is_object(),
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
     let webhook = &document["webhooks"]["crmDelivery"]["post"];
     let headers: BTreeSet<&str> = webhook["parameters"]
         .as_array()
@@ -133,6 +143,7 @@ async fn every_api_operation_declares_the_shared_errors_and_headers() {
         headers,
         BTreeSet::from([
             "X-Hub-Signature-256",
+            "X-Request-Id",
             "webhook-id",
             "webhook-signature",
             "webhook-timestamp"
