@@ -38,6 +38,7 @@ pub(crate) struct ListQuery {
     path = "/api/v1/accounts",
     tag = "accounts",
     operation_id = "listAccounts",
+    description = "Paginated: pass `next_cursor` back as `cursor` for the next page.",
     params(ListQuery),
     responses(
         (status = 200, description = "The accounts the key may see, newest first.", body = AccountPage),

@@ -45,6 +45,7 @@ pub(crate) struct ListQuery {
     path = "/api/v1/deliveries",
     tag = "deliveries",
     operation_id = "listDeliveries",
+    description = "Without attempts; paginated like accounts. An `account_id` outside the key's scope lists nothing rather than `404`, as an account without deliveries does.",
     params(ListQuery),
     responses(
         (status = 200, description = "The deliveries the key may see, newest first, without attempts.", body = DeliveryPage),

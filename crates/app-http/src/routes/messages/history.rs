@@ -35,6 +35,7 @@ struct HistoryQuery {
     path = "/api/v1/accounts/{id}/messages",
     tag = "messages",
     operation_id = "listMessages",
+    description = "What Meta reported (messages, reactions, reads, edits, deletions, postbacks, referrals, echoes of messages sent elsewhere) and every send through igrouter, in whatever state; an echo of igrouter's own send is that send's entry. Paginated like accounts, with the same `participant_id`.",
     params(("id" = String, Path, description = "The account's `acc_` id."), HistoryQuery),
     responses(
         (status = 200, description = "The conversation history, both directions, newest first.", body = HistoryPage),

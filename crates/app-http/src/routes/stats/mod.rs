@@ -38,6 +38,7 @@ struct StatsQuery {
     path = "/api/v1/accounts/{id}/stats",
     tag = "accounts",
     operation_id = "accountStats",
+    description = "Days are UTC and every day of the range is listed, days without activity included; `to` defaults to today and `from` to 29 days before `to`.",
     params(("id" = String, Path, description = "The account's `acc_` id."), StatsQuery),
     responses(
         (status = 200, description = "Per UTC day: messages in and out, auto-replies, CRM deliveries ok and failed; the totals; first-response times.", body = StatsDto),
