@@ -14,11 +14,45 @@ mod stats;
 mod webhooks;
 
 use actix_web::web::{self, ServiceConfig};
+use utoipa::OpenApi;
+
+/// Every operation `configure` registers, for the OpenAPI document (`crate::openapi`). A route
+/// added without its `#[utoipa::path]` here fails `tests/it/openapi.rs`, which compares this list
+/// with the routes below both ways.
+#[derive(OpenApi)]
+#[openapi(paths(
+    health::health,
+    metrics::metrics,
+    webhooks::verify,
+    webhooks::receive,
+    accounts::list,
+    accounts::write::create,
+    accounts::get,
+    accounts::write::update,
+    accounts::write::delete,
+    messages::history::list,
+    stats::get,
+    rules::list,
+    rules::create,
+    rules::get,
+    rules::update,
+    rules::delete,
+    rules::test::test,
+    messages::send,
+    messages::status,
+    deliveries::list,
+    deliveries::replay::recover,
+    deliveries::get,
+    deliveries::replay::retry,
+))]
+pub(crate) struct RouteDocs;
 
 /// Registers every route. Each path is one `web::resource`, so a known path with another method
 /// answers `405` with an `Allow` header instead of falling through to the `404` default.
 pub(crate) fn configure(config: &mut ServiceConfig) {
     config
+        .configure(crate::openapi::configure)
+        .configure(crate::console::configure)
         .service(web::resource("/health").get(health::health))
         .service(web::resource("/metrics").get(metrics::metrics))
         .service(
@@ -44,6 +78,8 @@ pub(crate) fn configure(config: &mut ServiceConfig) {
                 .get(rules::list)
                 .post(rules::create),
         )
+        // Before `{rule_id}`, which would otherwise take `test` for a rule id.
+        .service(web::resource("/api/v1/accounts/{id}/rules/test").post(rules::test::test))
         .service(
             web::resource("/api/v1/accounts/{id}/rules/{rule_id}")
                 .get(rules::get)

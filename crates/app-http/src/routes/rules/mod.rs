@@ -3,12 +3,13 @@
 //! under this one, are `404`.
 
 mod dto;
+pub(super) mod test;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use domain::{AccountId, ReplyRule, RuleId};
 
-use self::dto::{RuleBody, RuleDto, RuleList};
+use self::dto::{NewRuleSchema, RuleBody, RuleDto, RuleList};
 use crate::auth::ApiCaller;
 use crate::http_error::ApiError;
 use crate::replies;
@@ -40,6 +41,17 @@ async fn rule_of(state: &AppState, account: &AccountId, id: &str) -> Result<Repl
 }
 
 /// The account's rules, in the order they are tried: highest priority first, then oldest.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{id}/rules",
+    tag = "rules",
+    operation_id = "listRules",
+    params(("id" = String, Path, description = "The account's `acc_` id.")),
+    responses(
+        (status = 200, description = "Every rule of the account, in the order they are tried.", body = RuleList),
+        (status = 404, description = "No such account, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "list rules", skip_all, fields(account.id = %path))]
 pub(crate) async fn list(
     caller: ApiCaller,
@@ -55,6 +67,20 @@ pub(crate) async fn list(
 
 /// Creates a rule: `201` with `Location`; `409 rule_limit_reached` when the account has
 /// 1,000 rules (`MAX_RULES_PER_ACCOUNT`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{id}/rules",
+    tag = "rules",
+    operation_id = "createRule",
+    params(("id" = String, Path, description = "The account's `acc_` id.")),
+    request_body = NewRuleSchema,
+    responses(
+        (status = 201, description = "Created.", body = RuleDto,
+         headers(("Location" = String, description = "The rule's path."))),
+        (status = 404, description = "No such account, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+        (status = 409, description = "The account has 1000 rules already (`rule_limit_reached`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "create rule", skip_all, fields(account.id = %path, rule.id))]
 pub(crate) async fn create(
     caller: ApiCaller,
@@ -89,6 +115,17 @@ pub(crate) async fn create(
 }
 
 /// One rule.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{id}/rules/{rule_id}",
+    tag = "rules",
+    operation_id = "getRule",
+    params(("id" = String, Path, description = "The account's `acc_` id."), ("rule_id" = String, Path, description = "The rule's `rul_` id.")),
+    responses(
+        (status = 200, description = "The rule.", body = RuleDto),
+        (status = 404, description = "No such account or rule, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "get rule", skip_all, fields(account.id = %path.0, rule.id = %path.1))]
 pub(crate) async fn get(
     caller: ApiCaller,
@@ -101,6 +138,18 @@ pub(crate) async fn get(
 }
 
 /// Changes a rule and answers it as stored.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/accounts/{id}/rules/{rule_id}",
+    tag = "rules",
+    operation_id = "updateRule",
+    params(("id" = String, Path, description = "The account's `acc_` id."), ("rule_id" = String, Path, description = "The rule's `rul_` id.")),
+    request_body = RuleBody,
+    responses(
+        (status = 200, description = "The rule as stored.", body = RuleDto),
+        (status = 404, description = "No such account or rule, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "update rule", skip_all, fields(account.id = %path.0, rule.id = %path.1))]
 pub(crate) async fn update(
     caller: ApiCaller,
@@ -126,6 +175,17 @@ pub(crate) async fn update(
 }
 
 /// Deletes a rule: `204`, then `404`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/accounts/{id}/rules/{rule_id}",
+    tag = "rules",
+    operation_id = "deleteRule",
+    params(("id" = String, Path, description = "The account's `acc_` id."), ("rule_id" = String, Path, description = "The rule's `rul_` id.")),
+    responses(
+        (status = 204, description = "Deleted, with its cooldowns."),
+        (status = 404, description = "No such account or rule, or outside the key's scope (`not_found`).", body = crate::openapi::ErrorSchema),
+    ),
+)]
 #[tracing::instrument(name = "delete rule", skip_all, fields(account.id = %path.0, rule.id = %path.1))]
 pub(crate) async fn delete(
     caller: ApiCaller,
