@@ -52,14 +52,16 @@ async function route() {
   const container = h('div', { class: 'page' }, h('p', { class: 'muted' }, 'Loading…'));
   replace(view, container);
   window.scrollTo(0, 0);
-  if (!found) {
+  // A part that is not valid percent-encoding (`%E0`) names no page either.
+  const params = found ? decodeParams(found[0]) : null;
+  if (!params) {
     replace(container, h('h1', { tabindex: '-1' }, 'Not found'),
       h('p', {}, 'No page here. ', h('a', { href: '#/accounts' }, 'Go to the accounts.')));
+    document.title = 'Not found · igrouter';
     focusHeading(container);
     return;
   }
-  const [match, render, name] = found;
-  const params = match.slice(1).map((part) => (part === undefined ? undefined : decodeURIComponent(part)));
+  const [, render, name] = found;
   if (params[0] && params[0].startsWith('acc_')) sessionStorage.setItem(CURRENT_ACCOUNT, params[0]);
   renderNav(name);
   try {
@@ -73,6 +75,16 @@ async function route() {
   if (container.isConnected) {
     document.title = `${(container.querySelector('h1') || {}).textContent || 'Console'} · igrouter`;
     focusHeading(container);
+  }
+}
+
+/** The route's parts, percent-decoded; `null` when one is not valid percent-encoding. */
+function decodeParams(match) {
+  try {
+    return match.slice(1).map((part) => (part === undefined ? undefined : decodeURIComponent(part)));
+  } catch (error) {
+    if (error instanceof URIError) return null;
+    throw error;
   }
 }
 

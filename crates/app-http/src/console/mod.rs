@@ -1,7 +1,7 @@
-//! The operator console, `GET /console`: a small page over the public `/api/v1` API, compiled into
-//! the binary (`crates/app-http/console/`), so it needs no build step, no CDN and no network
-//! beyond this service. The page itself holds no data: it signs in with an API key and calls
-//! `/api/v1` like any client (docs/console.md).
+//! The operator console, `GET /console` (and `HEAD`): a small page over the public `/api/v1` API,
+//! compiled into the binary (`crates/app-http/console/`), so it needs no build step, no CDN and no
+//! network beyond this service. The page itself holds no data: it signs in with an API key and
+//! calls `/api/v1` like any client (docs/console.md).
 //!
 //! Every answer carries a Content-Security-Policy that lets the page load only its own files and
 //! talk only to this origin (no inline script, no `eval`, no other host), so a message text that
@@ -24,12 +24,25 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src
     style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'none'; \
     base-uri 'none'; frame-ancestors 'none'";
 
-/// Registers `/console`, `/console/` (the page) and `/console/{path}` (its files).
+/// Registers `/console`, `/console/` (the page) and `/console/{path}` (its files), each for `GET`
+/// and `HEAD` (the same headers, without the body: actix leaves it out of a `HEAD` answer).
 pub(crate) fn configure(config: &mut ServiceConfig) {
     config
-        .service(web::resource("/console").get(page))
-        .service(web::resource("/console/").get(page))
-        .service(web::resource("/console/{path:.+}").get(file));
+        .service(
+            web::resource("/console")
+                .get(page)
+                .route(web::head().to(page)),
+        )
+        .service(
+            web::resource("/console/")
+                .get(page)
+                .route(web::head().to(page)),
+        )
+        .service(
+            web::resource("/console/{path:.+}")
+                .get(file)
+                .route(web::head().to(file)),
+        );
 }
 
 /// The page: the HTML shell that loads the console's modules.

@@ -90,6 +90,7 @@ async fn every_console_file_is_served_with_its_type_and_policy_and_nothing_exter
         assert_eq!(response.status(), 200, "{page}");
         assert_console_headers(&response, "text/html; charset=utf-8");
         assert_eq!(response.bytes().await.unwrap(), shell, "{page} is the page");
+        assert_head_like_get(&app, page, "text/html; charset=utf-8", shell.len()).await;
     }
     for (name, file) in &files {
         let response = app.get(&format!("/console/{name}")).await;
@@ -98,6 +99,13 @@ async fn every_console_file_is_served_with_its_type_and_policy_and_nothing_exter
         let etag = response.headers()["etag"].to_str().unwrap().to_owned();
         let bytes = std::fs::read(file).unwrap();
         assert_eq!(response.bytes().await.unwrap(), bytes, "{name} as on disk");
+        assert_head_like_get(
+            &app,
+            &format!("/console/{name}"),
+            content_type(name),
+            bytes.len(),
+        )
+        .await;
 
         let revalidated = reqwest::Client::new()
             .get(format!("{}/console/{name}", app.address))
@@ -112,7 +120,31 @@ async fn every_console_file_is_served_with_its_type_and_policy_and_nothing_exter
     }
     for missing in ["/console/nope.js", "/console/js/", "/console/../Cargo.toml"] {
         assert_eq!(app.get(missing).await.status(), 404, "{missing}");
+        let head = reqwest::Client::new()
+            .head(format!("{}{missing}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), 404, "HEAD {missing}");
     }
+}
+
+/// `HEAD path` answers as `GET` does, the same headers and the length of the body, without it.
+async fn assert_head_like_get(app: &TestApp, path: &str, content_type: &str, length: usize) {
+    let response = reqwest::Client::new()
+        .head(format!("{}{path}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "HEAD {path}");
+    assert_console_headers(&response, content_type);
+    assert!(response.headers().contains_key("etag"), "HEAD {path}");
+    assert_eq!(
+        response.headers()["content-length"].to_str().unwrap(),
+        length.to_string(),
+        "HEAD {path}"
+    );
+    assert!(response.bytes().await.unwrap().is_empty(), "HEAD {path}");
 }
 
 fn assert_console_headers(response: &reqwest::Response, content_type: &str) {
@@ -656,11 +688,52 @@ async fn run_flow(browser: &Browser, app: &TestApp, key: &str, crm: &MockServer)
     browser.click("#test-form button[type=submit]").await;
     browser.wait_for("#test-result", "No rule matches").await;
 
-    // The dashboard: charts when the stats endpoint answers, a clear state when it does not.
+    // The dashboard: totals and charts, and what counts as an answer.
     browser.click_link("Dashboard").await;
     browser.wait_for_page("Dashboard").await;
-    browser.wait_for(".tiles, #stats-unavailable", "").await;
+    browser.wait_for(".tiles", "First response (median)").await;
+    browser
+        .wait_for("#first-response-hint", "auto-replies count as answers")
+        .await;
     browser.screenshot("dashboard").await;
+    // Durations are rounded before they are split into minutes and seconds (or hours and
+    // minutes): the page's own module, as the page loaded it.
+    let durations: Value = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+            import('/console/js/pages/dashboard.js')
+                .then((page) => done([null, 0.4, 59.6, 90, 119.6, 3599.6, 7199, 5430]
+                    .map(page.duration)))
+                .catch((error) => done(String(error)));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        durations,
+        json!([
+            "—",
+            "0 s",
+            "1 min 0 s",
+            "1 min 30 s",
+            "2 min 0 s",
+            "1 h 0 min",
+            "2 h 0 min",
+            "1 h 31 min"
+        ])
+    );
+
+    // An address that is not valid percent-encoding names no page.
+    browser
+        .client
+        .goto(&format!(
+            "{}/console#/accounts/{account}/conversations/%E0",
+            app.address
+        ))
+        .await
+        .unwrap();
+    browser.wait_for_page("Not found").await;
 
     // A phone's width: the conversation still reads and the reply form is reachable.
     browser.client.set_window_size(390, 844).await.unwrap();

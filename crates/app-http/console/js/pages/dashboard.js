@@ -8,6 +8,10 @@ import { accountBar } from './accounts.js';
 
 const DEFAULT_DAYS = 14;
 
+/** What the stats count as an answer (docs/api.md, "First response"). */
+const FIRST_RESPONSE_HINT = 'First response is the time from a customer\'s first message to the '
+  + 'business\'s first message back; auto-replies count as answers.';
+
 /** `YYYY-MM-DD` of `date` in UTC (the days of the stats endpoint). */
 function day(date) {
   return date.toISOString().slice(0, 10);
@@ -51,12 +55,17 @@ function percent(rate) {
   return rate === null || rate === undefined ? '—' : `${(rate * 100).toFixed(rate >= 0.999 || rate === 0 ? 0 : 1)} %`;
 }
 
-/** `90` → `1 min 30 s`. */
+/**
+ * `90` → `1 min 30 s`, `7200` → `2 h 0 min`. The total is rounded before it is split, so
+ * `119.6` is `2 min 0 s`, never `1 min 60 s`.
+ */
 export function duration(seconds) {
   if (seconds === null || seconds === undefined) return '—';
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
-  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+  const total = Math.round(seconds);
+  if (total < 60) return `${total} s`;
+  if (total < 3600) return `${Math.floor(total / 60)} min ${total % 60} s`;
+  const minutes = Math.round(total / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 function totals(stats) {
@@ -64,14 +73,16 @@ function totals(stats) {
   const fr = stats.first_response;
   const tile = (label, value, note) => h('div', { class: 'tile' },
     h('dt', {}, label), h('dd', {}, h('span', { class: 'big' }, value), note ? h('span', { class: 'hint' }, note) : null));
-  return h('dl', { class: 'tiles', 'aria-label': `Totals from ${stats.from} to ${stats.to}` },
-    tile('Messages in', String(t.messages_in)),
-    tile('Messages out', String(t.messages_out), `${t.auto_replies} auto-replies`),
-    tile('Delivery success', percent(t.delivery_success_rate),
-      `${t.deliveries_ok} delivered, ${t.deliveries_failed} failed`),
-    tile('First response (median)', duration(fr.p50_seconds),
-      `${fr.answered} of ${fr.conversations} conversations answered`),
-    tile('First response (90th pct.)', duration(fr.p90_seconds)));
+  return h('div', { class: 'totals' },
+    h('dl', { class: 'tiles', 'aria-label': `Totals from ${stats.from} to ${stats.to}` },
+      tile('Messages in', String(t.messages_in)),
+      tile('Messages out', String(t.messages_out), `${t.auto_replies} auto-replies`),
+      tile('Delivery success', percent(t.delivery_success_rate),
+        `${t.deliveries_ok} delivered, ${t.deliveries_failed} failed`),
+      tile('First response (median)', duration(fr.p50_seconds),
+        `${fr.answered} of ${fr.conversations} conversations answered`),
+      tile('First response (90th pct.)', duration(fr.p90_seconds))),
+    h('p', { class: 'hint', id: 'first-response-hint' }, FIRST_RESPONSE_HINT));
 }
 
 function charts(stats) {
