@@ -16,7 +16,7 @@ mod response;
 pub mod signature;
 
 pub use destination::{DestinationError, DestinationPolicy};
-pub use notifier::{CrmClientError, HttpCrmNotifier, REQUEST_ID_HEADER};
+pub use notifier::{CrmClientError, HttpCrmNotifier};
 pub use payload::{CrmPayload, PayloadError, event_type_for, message_payload, outbound_payload};
 pub use signature::{
     SignatureHeaders, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, X_HUB_SIGNATURE_256, sign,

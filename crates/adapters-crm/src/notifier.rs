@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::ports::{CrmAttemptError, CrmNotifier, CrmRequest, CrmResponse};
+use domain::request_id::REQUEST_ID_HEADER;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::{Response, Url, redirect};
@@ -16,10 +17,6 @@ use secrecy::ExposeSecret;
 use crate::destination::{DestinationError, DestinationPolicy, check_destination, resolve_public};
 use crate::response::{MAX_BODY_READ, excerpt, retry_after};
 use crate::signature::sign;
-
-/// The header that carries the id of the request that caused a delivery, the same on every
-/// attempt.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Delivers signed events to any account's CRM over one pooled HTTP client.
 ///

@@ -5,6 +5,10 @@ use std::fmt;
 
 use crate::ValidationError;
 
+/// The header that carries a request id: on igrouter's requests and answers, on every CRM
+/// delivery attempt and on every Graph API call a send makes. Lowercase, as HTTP/2 writes it.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
 /// Longest request id accepted from a caller; longer ones are replaced by a generated id.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 

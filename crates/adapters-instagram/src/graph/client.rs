@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use domain::ports::{InstagramClient, InstagramError, Profile, SentMessage};
+use domain::request_id::REQUEST_ID_HEADER;
 use domain::{InstagramId, InstagramMessageId, OutboundContent, RequestId};
 use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
 use reqwest::{RequestBuilder, StatusCode, Url, redirect};
@@ -15,9 +16,6 @@ use secrecy::{ExposeSecret, SecretString};
 use super::classify::{self, Call};
 use super::error::GraphClientError;
 use super::wire::{GraphError, ProfileResponse, SendRequest, SendResponse};
-
-/// The header that carries the id of the request that queued a send.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 /// Calls Meta's Graph API for any account; the account's token comes with each call.
 ///

@@ -12,5 +12,5 @@ mod wire;
 pub use classify::{
     MAX_ERROR_MESSAGE_CHARS, MAX_RETRY_AFTER, TOKEN_INVALID_CODE, is_retryable_code,
 };
-pub use client::{GraphClient, REQUEST_ID_HEADER};
+pub use client::GraphClient;
 pub use error::GraphClientError;

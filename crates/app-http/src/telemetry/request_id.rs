@@ -15,13 +15,10 @@ use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use domain::RequestId;
-use domain::request_id::REQUEST_ID_ENTROPY_LEN;
+use domain::request_id::{REQUEST_ID_ENTROPY_LEN, REQUEST_ID_HEADER};
 use tracing::Instrument;
 
 use crate::random;
-
-/// The header, on requests and answers alike.
-pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 tokio::task_local! {
     static CURRENT: RequestId;
@@ -64,7 +61,7 @@ pub(crate) async fn propagate(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
-    let id = from_header(request.headers().get(&REQUEST_ID_HEADER));
+    let id = from_header(request.headers().get(REQUEST_ID_HEADER));
     let value = HeaderValue::from_str(id.as_str()).ok();
     // `error_span`: the span is on whenever any log line is, so `LOG_LEVEL=warn` keeps the id.
     let span = tracing::error_span!("request", request_id = %id);
@@ -72,7 +69,9 @@ pub(crate) async fn propagate(
     match answered {
         Ok(mut response) => {
             if let Some(value) = value {
-                response.headers_mut().insert(REQUEST_ID_HEADER, value);
+                response
+                    .headers_mut()
+                    .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
             }
             Ok(response)
         }
@@ -80,7 +79,9 @@ pub(crate) async fn propagate(
         Err(error) => {
             let mut answer = error.error_response();
             if let Some(value) = value {
-                answer.headers_mut().insert(REQUEST_ID_HEADER, value);
+                answer
+                    .headers_mut()
+                    .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
             }
             Err(InternalError::from_response(error, answer).into())
         }

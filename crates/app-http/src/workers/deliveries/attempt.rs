@@ -106,7 +106,7 @@ pub(crate) async fn attempt(
         Ok(()) => match next {
             DeliveryNext::Delivered => {
                 tracing::debug!(
-                    delivery.id = %delivery.id,
+                    crm.delivery_id = %delivery.id,
                     account.id = %delivery.account_id,
                     attempt = delivery.attempts,
                     http.status = result.http_status,
@@ -117,7 +117,7 @@ pub(crate) async fn attempt(
             }
             DeliveryNext::RetryAt(at) => {
                 tracing::info!(
-                    delivery.id = %delivery.id,
+                    crm.delivery_id = %delivery.id,
                     account.id = %delivery.account_id,
                     attempt = delivery.attempts,
                     retry_at = %at.to_rfc3339(),
@@ -128,7 +128,7 @@ pub(crate) async fn attempt(
             }
             DeliveryNext::Dead => {
                 tracing::warn!(
-                    delivery.id = %delivery.id,
+                    crm.delivery_id = %delivery.id,
                     account.id = %delivery.account_id,
                     attempts = delivery.attempts,
                     error = result.error.as_deref().unwrap_or_default(),
@@ -139,14 +139,14 @@ pub(crate) async fn attempt(
         },
         Err(DeliveryQueueError::ClaimLost | DeliveryQueueError::NotFound) => {
             tracing::info!(
-                delivery.id = %delivery.id,
+                crm.delivery_id = %delivery.id,
                 "crm delivery attempt finished after its claim was taken over or the delivery deleted; result dropped"
             );
             AttemptOutcome::ClaimLost
         }
         Err(error) => {
             tracing::error!(
-                delivery.id = %delivery.id,
+                crm.delivery_id = %delivery.id,
                 error = %error,
                 "could not record a crm delivery attempt; it will be attempted again when its claim expires"
             );
