@@ -10,7 +10,7 @@ mod retry;
 pub mod sends;
 mod wake;
 
-pub use outcomes::{OutcomeWaiter, SendOutcomes, Word};
+pub use outcomes::{InFlight, OutcomeWaiter, SendOutcomes, Word};
 pub use wake::Wake;
 
 use std::sync::Arc;

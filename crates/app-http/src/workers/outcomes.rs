@@ -6,9 +6,13 @@
 //! waits for costs one map lookup. Outcomes recorded by another instance's worker are not
 //! published here: a waiting request reads the row once more at its deadline for those.
 //!
-//! At shutdown the send worker, once its last call has finished, closes the registry: nothing
-//! more will be published, so every wait ends at once (the request answers with what the row
-//! says) instead of holding the shutdown up until its deadline.
+//! Shutdown happens in two steps, so no wait outlives the server's own drain:
+//! - when the stop signal fires, the registry is *stopping*: no new send will be started, so a
+//!   wait for a message no worker of this instance has claimed ends at once (the request reads
+//!   the row and answers `202`); a wait for a message claimed here (its call under way, or
+//!   waiting for its account's turn, [`SendOutcomes::started`]) goes on for its outcome;
+//! - once the send worker has drained, the registry is *closed*: nothing more will be
+//!   published, so every wait still open ends at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,17 +25,32 @@ use tokio::sync::watch;
 #[derive(Debug, Clone)]
 pub struct SendOutcomes {
     entries: Arc<Mutex<HashMap<MessageId, Entry>>>,
-    /// Turns true when the send worker has stopped: nothing is published any more.
-    closed: Arc<watch::Sender<bool>>,
+    /// Messages this instance's send worker has claimed and not finished, with how many times
+    /// (a claim taken over after its lease may overlap the first one's end).
+    in_flight: Arc<Mutex<HashMap<MessageId, usize>>>,
+    /// Where shutdown is.
+    phase: Arc<watch::Sender<Phase>>,
 }
 
 impl Default for SendOutcomes {
     fn default() -> Self {
         Self {
             entries: Arc::default(),
-            closed: Arc::new(watch::channel(false).0),
+            in_flight: Arc::default(),
+            phase: Arc::new(watch::channel(Phase::Running).0),
         }
     }
+}
+
+/// Where the registry is in the service's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    /// Sends are claimed and started.
+    Running,
+    /// The stop signal fired: nothing new is started; the sends claimed go on.
+    Stopping,
+    /// The send worker has stopped: nothing is published any more.
+    Closed,
 }
 
 /// What ended a wait in [`OutcomeWaiter::published`].
@@ -39,8 +58,8 @@ impl Default for SendOutcomes {
 pub enum Word {
     /// The message's row changed: read it.
     Published,
-    /// The send worker has stopped (shutdown): nothing more will be published; read the row
-    /// once and answer.
+    /// Nothing more will be published for the message: the service is stopping and no worker
+    /// of this instance has it, or the send worker has stopped. Read the row once and answer.
     Closed,
 }
 
@@ -57,7 +76,15 @@ pub struct OutcomeWaiter {
     outcomes: SendOutcomes,
     id: MessageId,
     publishes: watch::Receiver<u64>,
-    closed: watch::Receiver<bool>,
+    phase: watch::Receiver<Phase>,
+}
+
+/// A message the send worker has claimed, from the claim until its task ends (finished,
+/// handed back, or cut off at shutdown); see [`SendOutcomes::started`].
+#[derive(Debug)]
+pub struct InFlight {
+    outcomes: SendOutcomes,
+    id: MessageId,
 }
 
 impl SendOutcomes {
@@ -89,13 +116,35 @@ impl SendOutcomes {
             outcomes: self.clone(),
             id: id.clone(),
             publishes: entry.publishes.subscribe(),
-            closed: self.closed.subscribe(),
+            phase: self.phase.subscribe(),
         }
+    }
+
+    /// Marks `id` as claimed by this instance's send worker until the returned guard is
+    /// dropped: while it is held, a wait for the message goes on after the stop signal.
+    pub fn started(&self, id: &MessageId) -> InFlight {
+        *self.in_flight().entry(id.clone()).or_insert(0) += 1;
+        InFlight {
+            outcomes: self.clone(),
+            id: id.clone(),
+        }
+    }
+
+    /// The stop signal fired: ends the waits for messages no worker of this instance has, now
+    /// and later; the others go on until their outcome or [`Self::close`].
+    pub fn stopping(&self) {
+        self.phase.send_if_modified(|phase| {
+            let changed = *phase == Phase::Running;
+            if changed {
+                *phase = Phase::Stopping;
+            }
+            changed
+        });
     }
 
     /// Ends every wait, now and later: the send worker has stopped and publishes nothing more.
     pub fn close(&self) {
-        self.closed.send_replace(true);
+        self.phase.send_replace(Phase::Closed);
     }
 
     /// How many messages somebody waits for.
@@ -103,9 +152,40 @@ impl SendOutcomes {
         self.lock().len()
     }
 
+    fn is_in_flight(&self, id: &MessageId) -> bool {
+        self.in_flight().contains_key(id)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<MessageId, Entry>> {
         // The map stays consistent even if a holder panicked: every change is one statement.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<MessageId, usize>> {
+        // As above: every change is one statement.
+        self.in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        {
+            let mut in_flight = self.outcomes.in_flight();
+            if let Some(count) = in_flight.get_mut(&self.id) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    in_flight.remove(&self.id);
+                }
+            }
+        }
+        // While stopping, a waiter that went on waiting because the message was claimed must
+        // hear that it no longer is (a retry handed it back, or it was cut off), or it would wait
+        // for the close; it reads the row once more and then ends.
+        if *self.outcomes.phase.borrow() != Phase::Running {
+            self.outcomes.publish(&self.id);
+        }
     }
 }
 
@@ -116,26 +196,36 @@ impl OutcomeWaiter {
     }
 
     /// Completes at the first publish for the message since the subscription or since the
-    /// previous call completed (a publish made while nobody was polling is not lost), or at once
-    /// when the registry is closed.
+    /// previous call completed (a publish made while nobody was polling is not lost); at once
+    /// when the registry is closed, or stopping and the message is not claimed here.
     pub async fn published(&mut self) -> Word {
-        let closed = *self.closed.borrow();
-        if closed {
-            return Word::Closed;
-        }
-        tokio::select! {
-            changed = self.publishes.changed() => {
-                if changed.is_err() {
-                    // The sender lives in the registry as long as this waiter does, so this
-                    // cannot happen; never completing is the safe answer (the caller has a
-                    // deadline).
-                    std::future::pending::<()>().await;
-                }
-                Word::Published
+        loop {
+            let phase = *self.phase.borrow_and_update();
+            let over = match phase {
+                Phase::Running => false,
+                Phase::Stopping => !self.outcomes.is_in_flight(&self.id),
+                Phase::Closed => true,
+            };
+            if over {
+                return Word::Closed;
             }
-            // An error means the registry is gone, which also means nothing more is published.
-            // The guard `wait_for` returns is dropped inside, as it is not `Send`.
-            () = async { drop(self.closed.wait_for(|closed| *closed).await) } => Word::Closed,
+            tokio::select! {
+                changed = self.publishes.changed() => {
+                    if changed.is_err() {
+                        // The sender lives in the registry as long as this waiter does, so this
+                        // cannot happen; never completing is the safe answer (the caller has a
+                        // deadline).
+                        std::future::pending::<()>().await;
+                    }
+                    return Word::Published;
+                }
+                changed = self.phase.changed() => {
+                    // An error means the registry is gone: nothing more is published.
+                    if changed.is_err() {
+                        return Word::Closed;
+                    }
+                }
+            }
         }
     }
 }
@@ -239,6 +329,71 @@ mod tests {
         assert_eq!(word.unwrap(), Word::Closed);
         let mut later = outcomes.subscribe(&id(2));
         assert_eq!(later.published().await, Word::Closed);
+    }
+
+    #[tokio::test]
+    async fn stopping_ends_the_waits_for_messages_not_claimed_here_only() {
+        let outcomes = SendOutcomes::new();
+        let claimed = outcomes.started(&id(1));
+        let mut sending = outcomes.subscribe(&id(1));
+        let mut untouched = outcomes.subscribe(&id(2));
+        let untouched_wait = tokio::spawn(async move { untouched.published().await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+
+        outcomes.stopping();
+
+        let word = timeout(Duration::from_secs(5), untouched_wait)
+            .await
+            .expect("ended at the stop signal");
+        assert_eq!(word.unwrap(), Word::Closed);
+        assert!(
+            !is_published(&mut sending).await,
+            "a claimed message's wait goes on"
+        );
+        let mut later = outcomes.subscribe(&id(3));
+        assert_eq!(later.published().await, Word::Closed);
+
+        // Its outcome still reaches it.
+        outcomes.publish(&id(1));
+        assert_eq!(sending.published().await, Word::Published);
+        // Handed back for a retry: a waiter blocked when the claim ends is woken, and ends.
+        let blocked = tokio::spawn(async move { (sending.published().await, sending) });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(claimed);
+        let (word, mut sending) = timeout(Duration::from_secs(5), blocked)
+            .await
+            .expect("woken when the claim ended")
+            .unwrap();
+        assert_eq!(word, Word::Published, "one more read of the row");
+        assert_eq!(sending.published().await, Word::Closed);
+    }
+
+    #[tokio::test]
+    async fn a_claimed_message_wait_ends_at_the_close() {
+        let outcomes = SendOutcomes::new();
+        let _claimed = outcomes.started(&id(1));
+        let mut waiter = outcomes.subscribe(&id(1));
+        outcomes.stopping();
+        let closer = outcomes.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            closer.close();
+        });
+
+        let word = timeout(Duration::from_secs(5), waiter.published()).await;
+
+        assert_eq!(word.expect("ended at the close"), Word::Closed);
+    }
+
+    #[test]
+    fn claims_are_counted_and_forgotten_when_their_guards_go() {
+        let outcomes = SendOutcomes::new();
+        let first = outcomes.started(&id(1));
+        let second = outcomes.started(&id(1));
+        drop(first);
+        assert!(outcomes.is_in_flight(&id(1)));
+        drop(second);
+        assert!(!outcomes.is_in_flight(&id(1)));
     }
 
     #[test]

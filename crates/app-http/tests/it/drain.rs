@@ -2,8 +2,9 @@
 //! delivery, a Graph API send and a request waiting on that send (`Prefer: wait`) are all under
 //! way when the signal arrives; new connections are refused at once, the three finish, each fake
 //! saw its call exactly once, the process exits 0 well within 30 s, and the database says
-//! `delivered` and `sent`. A request waiting on a send that no worker started is answered at
-//! once when the send worker has stopped, instead of holding the shutdown up until its deadline.
+//! `delivered` and `sent`. A request waiting on a send that no worker started is answered `202`
+//! as soon as the stop signal fires, even while another send is still under way (whose waiter
+//! still gets its outcome), instead of holding the shutdown up until its deadline.
 
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -15,12 +16,13 @@ use adapters_db::testing::TestDb;
 use domain::ports::OutboundQueue;
 use domain::{CrmEventType, DeliveryStatus, MessageId, OutboundStatus};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::cli::{igrouter, stderr_lines, wait_for_listening};
 use crate::helpers::{
     TempDir, TestApp, captured_logs, config, config_with, eventually, install_crypto_provider,
+    seed_account,
 };
 use crate::send_api::{Api, GRAPH_SEND_PATH};
 use crate::webhook_support::{deliveries, payload, seed_account_with_crm};
@@ -28,6 +30,7 @@ use crate::webhook_support::{deliveries, payload, seed_account_with_crm};
 backend_tests!(
     sigterm_finishes_the_requests_deliveries_and_sends_under_way,
     a_wait_for_a_send_no_worker_started_ends_at_shutdown,
+    at_the_stop_signal_only_the_waits_for_sends_under_way_go_on,
 );
 
 const BUSINESS: &str = "1001";
@@ -164,25 +167,13 @@ async fn a_wait_for_a_send_no_worker_started_ends_at_shutdown(test: TestDb) {
     let graph = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(GRAPH_SEND_PATH))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_json(json!({"error": {"message": "Calls to this api have exceeded the rate limit.",
-                                                "type": "OAuthException", "code": 613, "fbtrace_id": "AbC"}}))
-                .insert_header("retry-after", "60"),
-        )
+        .respond_with(throttled())
         .mount(&graph)
         .await;
     let config = config_with(&test.url, &[("GRAPH_API_BASE_URL", &graph.uri())]);
     let account = seed_account_with_crm(&test.db, &config, BUSINESS, None).await;
     let app = TestApp::spawn(config).await;
-    let api = Api::new(&app, &test, Vec::new()).await;
-    let throttled = MessageId::parse(&api.send_text(&account, "5", "first").await).unwrap();
-    let held = eventually(Duration::from_secs(10), || async {
-        let message = test.db.outbound(&throttled).await.unwrap().unwrap();
-        message.status == OutboundStatus::Pending && message.attempts == 1
-    })
-    .await;
-    assert!(held, "{}", captured_logs());
+    hold(&app, &test, &account).await;
     let waiting = tokio::spawn({
         let api = Api::new(&app, &test, Vec::new()).await;
         let body = json!({"account_id": account.id, "recipient_id": "5", "message": "second"});
@@ -202,6 +193,96 @@ async fn a_wait_for_a_send_no_worker_started_ends_at_shutdown(test: TestDb) {
         stopping.elapsed()
     );
     assert_eq!(calls(&graph, GRAPH_SEND_PATH).await.len(), 1);
+}
+
+async fn at_the_stop_signal_only_the_waits_for_sends_under_way_go_on(test: TestDb) {
+    // Account `slow`'s sends take `SLOW` at Meta; account `held`'s first send is throttled for
+    // a minute, so its next one stays pending, untried, until the shutdown.
+    let graph = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(GRAPH_SEND_PATH))
+        .and(header("authorization", "Bearer slow"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"recipient_id": "5", "message_id": "m.slow.1"}))
+                .set_delay(SLOW),
+        )
+        .mount(&graph)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(GRAPH_SEND_PATH))
+        .and(header("authorization", "Bearer held"))
+        .respond_with(throttled())
+        .mount(&graph)
+        .await;
+    let config = config_with(&test.url, &[("GRAPH_API_BASE_URL", &graph.uri())]);
+    let slow = seed_account(&test.db, &config, "1001", "slow").await;
+    let held = seed_account(&test.db, &config, "1002", "held").await;
+    let app = TestApp::spawn(config).await;
+    hold(&app, &test, &held).await;
+    let wait = |api: Api, account: &domain::Account, text: &str| {
+        let body = json!({"account_id": account.id, "recipient_id": "5", "message": text});
+        async move {
+            let answer = api.send(&body, &[("prefer", "wait=20")]).await;
+            (answer, Instant::now())
+        }
+    };
+    let under_way = tokio::spawn(wait(
+        Api::new(&app, &test, Vec::new()).await,
+        &slow,
+        "under way",
+    ));
+    let reached = eventually(Duration::from_secs(10), || async {
+        calls(&graph, GRAPH_SEND_PATH).await.len() == 2
+    })
+    .await;
+    assert!(reached, "{}", captured_logs());
+    let untried = tokio::spawn(wait(
+        Api::new(&app, &test, Vec::new()).await,
+        &held,
+        "untried",
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let stopping = Instant::now();
+    let stopped = tokio::spawn(app.stop());
+
+    let (answer, answered) = untried.await.unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.text);
+    assert_eq!(answer.json["status"], "pending");
+    let waited = answered.duration_since(stopping);
+    assert!(
+        waited < SLOW.saturating_sub(Duration::from_secs(1)),
+        "answered only when the send under way was done: {waited:?}"
+    );
+    let (answer, answered) = under_way.await.unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json["status"], "sent");
+    assert_eq!(answer.json["instagram_message_id"], "m.slow.1");
+    assert!(answered.duration_since(stopping) < Duration::from_secs(10));
+    stopped.await.unwrap().unwrap();
+    assert_eq!(calls(&graph, GRAPH_SEND_PATH).await.len(), 2);
+}
+
+/// Meta's answer to a throttled send: code 613, and a minute before the next try.
+fn throttled() -> ResponseTemplate {
+    ResponseTemplate::new(400)
+        .set_body_json(json!({"error": {"message": "Calls to this api have exceeded the rate limit.",
+                                        "type": "OAuthException", "code": 613, "fbtrace_id": "AbC"}}))
+        .insert_header("retry-after", "60")
+}
+
+/// Sends one message from `account` and waits until Meta has throttled it ([`throttled`]):
+/// the account's next send is handed back untried until the shutdown.
+async fn hold(app: &TestApp, test: &TestDb, account: &domain::Account) {
+    let api = Api::new(app, test, Vec::new()).await;
+    let first = MessageId::parse(&api.send_text(account, "5", "first").await).unwrap();
+    let held = eventually(Duration::from_secs(10), || async {
+        let message = test.db.outbound(&first).await.unwrap().unwrap();
+        message.status == OutboundStatus::Pending && message.attempts == 1
+    })
+    .await;
+    assert!(held, "{}", captured_logs());
 }
 
 /// An unsigned text message from customer `5` to the business.

@@ -100,10 +100,19 @@ impl SendWorker {
     }
 
     /// Sends until `stop` turns true, then lets the calls under way finish, for at most `drain`.
-    /// Then no outcome will be published any more: requests still waiting on `Prefer: wait`
-    /// answer at once instead of holding the shutdown up until their deadline.
+    /// When `stop` turns true, requests waiting on `Prefer: wait` for a message this worker has
+    /// not claimed answer at once (nothing will start it before the shutdown); once the calls
+    /// have finished no outcome will be published any more, and the rest answer too. So no wait
+    /// holds the shutdown up until its deadline.
     pub(crate) async fn run(self, stop: watch::Receiver<bool>, drain: Duration) {
-        self.pump.run(stop, drain).await;
+        let mut stopped = stop.clone();
+        let outcomes = self.outcomes.clone();
+        let announce = async move {
+            // An error means the sender is gone, which also means stop.
+            let _ = stopped.wait_for(|stop| *stop).await;
+            outcomes.stopping();
+        };
+        tokio::join!(self.pump.run(stop, drain), announce);
         self.outcomes.close();
     }
 }
@@ -164,6 +173,8 @@ impl Job for SendJob {
                     .unwrap_or(AccountLookup::Unreadable);
                 let context = Arc::clone(&self.context);
                 let account = message.account_id.clone();
+                // From the claim on: a request waiting on this send keeps waiting at shutdown.
+                let in_flight = context.outcomes.started(&message.id);
                 // Every log line of the send carries the id of the request that queued it.
                 let span = tracing::error_span!(
                     "send",
@@ -172,6 +183,7 @@ impl Job for SendJob {
                 let task: Task = Box::pin(
                     async move {
                         attempt::send(&context, message, sender).await;
+                        drop(in_flight);
                     }
                     .instrument(span),
                 );
