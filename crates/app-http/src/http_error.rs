@@ -113,6 +113,13 @@ pub(crate) enum ApiError {
     /// The database cannot be reached; the client should retry later.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] StoreError),
+    /// This instance already runs as many expensive queries of the kind as it allows (stats);
+    /// the client should retry after `Retry-After`.
+    #[error("too many such requests at once on this instance; retry later")]
+    Busy {
+        /// Seconds after which a retry is likely to be let in (`Retry-After`).
+        retry_after_secs: u64,
+    },
     /// A bug or an unexpected backend failure.
     #[error("internal error")]
     Internal(#[source] BoxError),
@@ -147,6 +154,7 @@ impl ApiError {
             Self::Conflict { code, .. } | Self::Unprocessable { code, .. } => code,
             Self::Invalid { .. } => "validation_failed",
             Self::Unavailable(_) => "service_unavailable",
+            Self::Busy { .. } => "busy",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -159,7 +167,7 @@ impl ApiError {
                 json!({ "field": field, "reason": reason })
             }
             Self::PayloadTooLarge { limit } => json!({ "limit_bytes": limit }),
-            Self::RateLimited { retry_after_secs } => {
+            Self::RateLimited { retry_after_secs } | Self::Busy { retry_after_secs } => {
                 json!({ "retry_after_seconds": retry_after_secs })
             }
             Self::Invalid {
@@ -198,14 +206,17 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Invalid { .. } | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status.is_server_error() {
+        if let Self::Busy { .. } = self {
+            // Not a failure of the service: it is shedding load as designed.
+            tracing::warn!(http.status = status.as_u16(), "request refused: {self}");
+        } else if status.is_server_error() {
             tracing::error!(error = %error_chain(self), http.status = status.as_u16(), "request failed");
         } else {
             tracing::debug!(error = %error_chain(self), http.status = status.as_u16(), "request refused");
@@ -217,7 +228,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized | Self::MetricsUnauthorized => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            Self::RateLimited { retry_after_secs } => {
+            Self::RateLimited { retry_after_secs } | Self::Busy { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, *retry_after_secs));
             }
             _ => {}

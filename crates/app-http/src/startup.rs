@@ -163,6 +163,7 @@ impl Application {
             rules: database.clone(),
             rule_cache,
             stats: database.clone(),
+            stats_turns: tokio::sync::Semaphore::new(routes::MAX_CONCURRENT_STATS),
             auth: Authenticator::new(database, clock.clone(), config.environment),
             rate_limits,
             metrics: service_metrics,

@@ -58,6 +58,9 @@ pub(crate) struct AppState {
     pub(crate) rules: Arc<dyn ReplyRuleStore>,
     /// An account's stats (`/api/v1/accounts/{id}/stats`), computed by the database.
     pub(crate) stats: Arc<dyn StatsStore>,
+    /// The turns of the stats queries this instance runs at once
+    /// ([`crate::routes::MAX_CONCURRENT_STATS`]).
+    pub(crate) stats_turns: tokio::sync::Semaphore,
     /// The compiled rules the ingest path matches with; rule writes make it forget an account.
     pub(crate) rule_cache: Arc<RuleCache>,
 }

@@ -12,7 +12,8 @@
 //! SQL; the account id is a bind parameter.
 //!
 //! Indexes: messages by `messages_history` and `messages_participant`, sends by `outbound_sent`
-//! (`account_id, status, updated_at`, for the sent time) and `outbound_participant`,
+//! (`account_id, status, updated_at`, for the sent time) and `outbound_participant_sent`
+//! (`account_id, recipient_id, status, updated_at`, the first-response probe: one seek),
 //! deliveries by `deliveries_account_status` (bucketed by `created_at` for that reason too).
 
 use async_trait::async_trait;
@@ -138,7 +139,7 @@ const ANSWER_HORIZON_MILLIS: i64 = 7 * DAY_MILLIS;
 /// within the gap starts a conversation. Its answer is the business's first message to the
 /// participant at or after it, at any time: a running `MIN` over the participant's timeline,
 /// newest first, finds it when it is within the horizon (one sort for the whole range); only
-/// for the others, the earliest sent row (`outbound_participant`) or foreign echo
+/// for the others, the earliest sent row (`outbound_participant_sent`) or foreign echo
 /// (`messages_participant`) is looked up by two index probes. Each CTE is read once (MariaDB
 /// computes a CTE again for every reference); the window in `answers` also keeps PostgreSQL
 /// from inlining it into `waits`, which would repeat its probes in every branch of the `CASE`.

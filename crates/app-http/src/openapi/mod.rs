@@ -72,8 +72,16 @@ static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(document);
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config
         .service(web::resource("/openapi.json").get(openapi_json))
-        .service(web::resource("/docs").get(docs_page::index))
-        .service(web::resource("/docs/{file:.*}").get(docs_page::asset));
+        .service(
+            web::resource("/docs")
+                .wrap(docs_page::security_headers())
+                .get(docs_page::index),
+        )
+        .service(
+            web::resource("/docs/{file:.*}")
+                .wrap(docs_page::security_headers())
+                .get(docs_page::asset),
+        );
 }
 
 /// `GET /openapi.json`.

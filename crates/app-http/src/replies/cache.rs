@@ -98,6 +98,17 @@ impl RuleCache {
         }
     }
 
+    /// The account's rules as stored now, compiled: one read of the store, and a compile (off
+    /// the async workers) only when they differ from the ones held, which they then replace. For
+    /// a caller that must see every instance's latest write at once (`rules/test`); the ingest
+    /// uses [`Self::rules`], which reads nothing in the steady state.
+    ///
+    /// # Errors
+    /// The store's, when the rules cannot be read.
+    pub async fn current(&self, account: &AccountId) -> Result<Arc<CompiledRules>, RuleStoreError> {
+        self.load(account).await
+    }
+
     /// Drops the account's entry, after a write of its rules through this instance.
     pub fn forget(&self, account: &AccountId) {
         self.forgets.fetch_add(1, Ordering::SeqCst);

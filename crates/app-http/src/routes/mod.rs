@@ -11,6 +11,8 @@ mod messages;
 mod metrics;
 mod rules;
 mod stats;
+
+pub(crate) use stats::MAX_CONCURRENT_STATS;
 mod webhooks;
 
 use actix_web::web::{self, ServiceConfig};

@@ -168,7 +168,9 @@ async fn the_docs_page_and_everything_it_loads_come_from_the_service() {
             "{page}"
         );
         assert!(response.headers().get("ratelimit").is_none());
+        assert_security_headers(&response, page);
         let html = response.text().await.unwrap();
+        assert!(!html.contains("<base"), "the policy forbids a base: {html}");
         let assets = referenced(&html);
         assert!(
             assets.len() >= 4,
@@ -179,33 +181,64 @@ async fn the_docs_page_and_everything_it_loads_come_from_the_service() {
                 !asset.contains("//"),
                 "{asset} would be loaded from another host"
             );
-            // The page sets `<base href="/docs/">`, so relative names resolve under /docs/.
-            let path = match asset.strip_prefix("./") {
-                Some(name) => format!("/docs/{name}"),
-                None if asset.starts_with('/') => asset.clone(),
-                None => format!("/docs/{asset}"),
-            };
+            // Absolute, so they resolve under /docs/ from `/docs` as from `/docs/`.
+            assert!(asset.starts_with("/docs/"), "{asset}");
+            let path = asset;
             let response = app.get(&path).await;
             assert_eq!(response.status(), 200, "{path}");
+            assert_security_headers(&response, &path);
             let body = response.text().await.unwrap();
             assert!(!body.is_empty(), "{path}");
             if path.ends_with("swagger-initializer.js") {
                 assert!(body.contains("\"/openapi.json\""), "{body}");
-                assert!(body.contains("persistAuthorization"), "{body}");
+                // The key stays in the page's memory, never in localStorage.
+                assert!(body.contains("\"persistAuthorization\": false"), "{body}");
             }
         }
     }
+    let missing = app.get("/docs/no-such-file.js").await;
+    assert_eq!(missing.status(), 404);
+    assert_security_headers(&missing, "a missing file");
     app.stop().await.unwrap();
 }
 
-/// Every `src="…"` and `href="…"` of `html`, except the `<base>` itself.
+/// The policy Swagger UI runs under (its initializer is a file, so no inline script), and the
+/// headers that keep the page out of frames and its type and address to itself.
+fn assert_security_headers(response: &reqwest::Response, what: &str) {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|value| value.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        header("content-security-policy").as_deref(),
+        Some(
+            "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+             form-action 'none'"
+        ),
+        "{what}"
+    );
+    assert_eq!(
+        header("x-content-type-options").as_deref(),
+        Some("nosniff"),
+        "{what}"
+    );
+    assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{what}");
+    assert_eq!(
+        header("referrer-policy").as_deref(),
+        Some("no-referrer"),
+        "{what}"
+    );
+}
+
+/// Every `src="…"` and `href="…"` of `html`.
 fn referenced(html: &str) -> Vec<String> {
     let mut found = Vec::new();
     for attribute in ["src=\"", "href=\""] {
         for chunk in html.split(attribute).skip(1) {
-            if let Some((value, _)) = chunk.split_once('"')
-                && value != "/docs/"
-            {
+            if let Some((value, _)) = chunk.split_once('"') {
                 found.push(value.to_owned());
             }
         }

@@ -1,10 +1,12 @@
 //! `POST /api/v1/accounts/{id}/rules/test` on every backend: the rule the matcher picks and its
 //! reply (with `{username}` kept or filled), nothing stored or sent, the body's validation, and
-//! scoping like the account's other rule routes.
+//! scoping like the account's other rule routes. The rules are those stored at the moment, also
+//! when another instance wrote them (the ingest's cache of this instance notwithstanding).
 
 use adapters_db::backend_tests;
 use adapters_db::testing::TestDb;
-use domain::AccountId;
+use domain::ports::ReplyRuleStore;
+use domain::{AccountId, MatchKind, ReplyRule, RuleId, Timestamp};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -16,6 +18,7 @@ backend_tests!(
     the_best_ranked_matching_rule_answers_and_nothing_is_sent,
     the_body_is_validated_naming_the_field,
     testing_is_scoped_like_the_rules,
+    a_rule_another_instance_wrote_is_tested_at_once,
 );
 
 fn test_path(account: &AccountId) -> String {
@@ -143,12 +146,13 @@ async fn the_body_is_validated_naming_the_field(test: TestDb) {
     let app = TestApp::spawn(config).await;
     let api = RulesApi::new(&app, &test, Vec::new()).await;
     let path = test_path(&account);
-    let cases: [(Value, &str); 8] = [
+    let cases: [(Value, &str); 9] = [
         (json!({}), "text"),
         (json!({"text": null}), "text"),
         (json!({"text": ""}), "text"),
         (json!({"text": 5}), "text"),
-        (json!({"text": "é".repeat(501)}), "text"),
+        (json!({"text": "é".repeat(1001)}), "text"),
+        (json!({"text": "a".repeat(1001)}), "text"),
         (json!({"text": "a\u{0}b"}), "text"),
         (
             json!({"text": "hi", "username": "no spaces allowed"}),
@@ -165,10 +169,27 @@ async fn the_body_is_validated_naming_the_field(test: TestDb) {
             reply.json
         );
     }
-    let exactly_1000 = api
-        .call(Method::POST, &path, Some(&json!({"text": "é".repeat(500)})))
+    // Instagram delivers up to 1,000 characters, whatever their size in bytes.
+    for longest in ["é".repeat(1000), "😀".repeat(1000)] {
+        let reply = api
+            .call(Method::POST, &path, Some(&json!({ "text": longest })))
+            .await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{} bytes: {:?}",
+            longest.len(),
+            reply.json
+        );
+    }
+    let unicode_name = api
+        .call(
+            Method::POST,
+            &path,
+            Some(&json!({"text": "hi", "username": "Ünal_名前.9"})),
+        )
         .await;
-    assert_eq!(exactly_1000.status, 200, "{:?}", exactly_1000.json);
+    assert_eq!(unicode_name.status, 200, "{:?}", unicode_name.json);
     let unknown = api
         .call(
             Method::POST,
@@ -239,4 +260,40 @@ async fn testing_is_scoped_like_the_rules(test: TestDb) {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+}
+
+async fn a_rule_another_instance_wrote_is_tested_at_once(test: TestDb) {
+    let config = config(&test.url);
+    let account = seed_account(&test.db, &config, "1001", "token").await.id;
+    let app = TestApp::spawn(config).await;
+    let api = RulesApi::new(&app, &test, Vec::new()).await;
+    let path = test_path(&account);
+    let first = api
+        .call(Method::POST, &path, Some(&json!({"text": "price"})))
+        .await;
+    assert_eq!(first.json, json!({"matched": null, "reply": null}));
+
+    // Written straight into the store, as another instance's API would: nothing here forgets
+    // this instance's compiled rules.
+    let now = Timestamp::from_millis(1_763_202_600_000);
+    let rule = ReplyRule {
+        id: RuleId::from_entropy([3; 12]),
+        account_id: account.clone(),
+        match_kind: MatchKind::Contains,
+        pattern: "price".to_owned(),
+        reply: "Prices: soon".to_owned(),
+        priority: 0,
+        enabled: true,
+        cooldown_seconds: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    test.db.create_rule(&rule).await.unwrap();
+
+    let second = api
+        .call(Method::POST, &path, Some(&json!({"text": "price"})))
+        .await;
+    assert_eq!(second.status, 200, "{:?}", second.json);
+    assert_eq!(second.json["matched"]["id"], rule.id.as_str());
+    assert_eq!(second.json["reply"], "Prices: soon");
 }

@@ -226,7 +226,15 @@ async fn the_stats_are_scoped_and_check_their_query(test: TestDb) {
         let answer = scoped.get(&path).await;
         assert_eq!(answer.status, 404, "{path}: {}", answer.text);
         assert_eq!(answer.json["error"]["code"], "not_found");
+        // The account is checked before the query: a bad query tells nothing about it either.
+        let answer = scoped.get(&format!("{path}?from=2026-13-01")).await;
+        assert_eq!(answer.status, 404, "{path}: {}", answer.text);
     }
+    let unscoped = Api::new(&app, &test, Vec::new()).await;
+    let unknown = unscoped
+        .get("/api/v1/accounts/acc_zzzzzzzzzzzz/stats?from=2026-13-01")
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
 
     let mine_path = format!("/api/v1/accounts/{}/stats", mine.id);
     for (query, field) in [

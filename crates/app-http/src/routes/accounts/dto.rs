@@ -70,7 +70,7 @@ pub(crate) struct CreateAccountBody {
     instagram_account_id: Option<Value>,
     /// 1–30 letters (of any script), digits, `.` and `_` (Instagram's rule).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, required = true, pattern = r"^[\w.]{1,30}$", examples("shop.official"))]
+    #[schema(value_type = String, required = true, pattern = r"^[\p{Alpha}\p{N}._]{1,30}$", examples("shop.official"))]
     username: Option<Value>,
     /// The Graph API access token: 1–4096 printable ASCII characters without spaces. Write-only.
     #[serde(default, deserialize_with = "present")]
@@ -95,7 +95,7 @@ pub(crate) struct CreateAccountBody {
 pub(crate) struct UpdateAccountBody {
     /// As on create.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, pattern = r"^[\w.]{1,30}$")]
+    #[schema(value_type = String, pattern = r"^[\p{Alpha}\p{N}._]{1,30}$")]
     username: Option<Value>,
     /// A new token; clears `token_invalid`. Cannot be `null`.
     #[serde(default, deserialize_with = "present")]

@@ -1,7 +1,9 @@
 //! `POST /api/v1/accounts/{id}/rules/test`: which of the account's rules would answer a message,
 //! and with what text, without storing or sending anything. It runs the matcher ingest runs
 //! (`replies::CompiledRules`) over the rules as stored now, so an operator can try a rule the
-//! moment it is written, on any instance.
+//! moment it is written, on any instance. The rules are read once per request and compiled only
+//! when they differ from the ones the ingest's `RuleCache` holds (off the async workers), which
+//! they then replace: testing an unchanged set costs one read, never a compile.
 
 use actix_web::{HttpResponse, web};
 use domain::{Username, ValidationError};
@@ -13,7 +15,7 @@ use super::account_of;
 use super::dto::RuleDto;
 use crate::auth::ApiCaller;
 use crate::http_error::ApiError;
-use crate::replies::{CompiledRules, fill};
+use crate::replies::fill;
 use crate::routes::api_json::ApiJson;
 use crate::routes::json_fields::{JsonObject, optional_string, present, required_string};
 use crate::state::AppState;
@@ -23,13 +25,15 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 #[schema(as = RuleTest)]
 pub(crate) struct TestBody {
-    /// The message: 1–1000 bytes of UTF-8 without NUL.
+    /// The message: 1–1000 characters without NUL (what Instagram delivers), at most 4096 bytes
+    /// of UTF-8.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 1000, examples("What's the price?"))]
     text: Option<Value>,
-    /// A sample customer username for `{username}` (1–30 letters, digits, `.` and `_`).
+    /// A sample customer username for `{username}` (1–30 letters of any script, digits, `.` and
+    /// `_`).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, pattern = r"^[\w.]{1,30}$")]
+    #[schema(value_type = Option<String>, pattern = r"^[\p{Alpha}\p{N}._]{1,30}$")]
     username: Option<Value>,
 }
 
@@ -74,7 +78,7 @@ pub(crate) async fn test(
     let username = optional_string("username", body.username.filter(|v| !v.is_null()))?
         .map(|name| Username::parse(&name))
         .transpose()?;
-    let rules = CompiledRules::compile(&state.rules.rules_for_account(&account).await?);
+    let rules = state.rule_cache.current(&account).await?;
     let result = match rules.best_match(&text) {
         Some(rule) => TestResult {
             reply: Some(match &username {
@@ -92,10 +96,18 @@ pub(crate) async fn test(
     Ok(HttpResponse::Ok().json(result))
 }
 
-/// The text as a message could carry it: 1 to 1000 bytes, no NUL (what ingest would match).
+/// Most characters of a text Instagram delivers.
+const MAX_TEXT_CHARS: usize = 1000;
+
+/// Most bytes of a tested text: more than [`MAX_TEXT_CHARS`] characters of up to 4 bytes each
+/// can take, checked before the characters are counted.
+const MAX_TEXT_BYTES: usize = 4096;
+
+/// The text as a message could carry it: 1 to 1000 characters (at most 4096 bytes), no NUL
+/// (what ingest would match).
 fn message_text(text: String) -> Result<String, ValidationError> {
-    if text.is_empty() || text.len() > domain::message::MAX_TEXT_BYTES {
-        return Err(ValidationError::new("text", "must be 1 to 1000 bytes"));
+    if text.is_empty() || text.len() > MAX_TEXT_BYTES || text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ValidationError::new("text", "must be 1 to 1000 characters"));
     }
     if text.contains('\0') {
         return Err(ValidationError::new("text", "must not contain NUL"));

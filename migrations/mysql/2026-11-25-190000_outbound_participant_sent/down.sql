@@ -1,0 +1,1 @@
+DROP INDEX outbound_participant_sent ON outbound_messages;
