@@ -18,7 +18,9 @@ pub mod testing;
 
 use domain::ports::{HealthCheck, StoreError};
 
-pub use migrations::MigrationError;
+pub use migrations::{
+    MIGRATION_LOCK_TIMEOUT, MYSQL_MIGRATION_LOCK_NAME, MigrationError, POSTGRES_MIGRATION_LOCK_KEY,
+};
 pub use pool::{PoolBuildError, PoolOptions};
 pub use url::{Backend, DatabaseUrl, DatabaseUrlError, redact};
 
@@ -62,12 +64,16 @@ impl Database {
         self.url.backend()
     }
 
-    /// Applies every pending migration; returns the versions applied.
+    /// Applies every pending migration; returns the versions applied. It first takes the
+    /// database's migration lock (on SQLite, its write lock), so instances starting together
+    /// apply each migration once: the others wait (at most [`MIGRATION_LOCK_TIMEOUT`]) and then
+    /// find nothing pending.
     ///
     /// # Errors
-    /// [`MigrationError`] when the database is unreachable or a migration fails.
+    /// [`MigrationError`] when the database is unreachable, another instance holds the lock for
+    /// the whole wait, or a migration fails.
     pub async fn run_migrations(&self) -> Result<Vec<String>, MigrationError> {
-        migrations::migrate(&self.url, migrations::Direction::Up).await
+        migrations::migrate(&self.url, migrations::Direction::Up, MIGRATION_LOCK_TIMEOUT).await
     }
 
     /// Reverts every migration, dropping all of igrouter's tables. For tests of the migrations
@@ -76,7 +82,12 @@ impl Database {
     /// # Errors
     /// [`MigrationError`] when the database is unreachable or a down migration fails.
     pub async fn revert_all_migrations(&self) -> Result<Vec<String>, MigrationError> {
-        migrations::migrate(&self.url, migrations::Direction::DownAll).await
+        migrations::migrate(
+            &self.url,
+            migrations::Direction::DownAll,
+            MIGRATION_LOCK_TIMEOUT,
+        )
+        .await
     }
 
     /// How each connection pool is used right now, for metrics: one entry on PostgreSQL and

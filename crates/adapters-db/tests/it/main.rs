@@ -16,6 +16,7 @@ mod events;
 mod fixtures;
 mod idempotency;
 mod messages;
+mod migration_lock;
 mod migrations;
 mod outbound;
 mod own_sends;
