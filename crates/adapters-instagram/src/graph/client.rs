@@ -224,14 +224,12 @@ impl InstagramClient for GraphClient {
         content: &OutboundContent,
         request_id: Option<&RequestId>,
     ) -> Result<SentMessage, InstagramError> {
-        let mut request = self
-            .http
-            .post(self.messages_url.clone())
-            .json(&SendRequest::new(recipient, content));
-        // A `RequestId` is visible ASCII, always a valid header value.
-        if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(id.as_str()).ok()) {
-            request = request.header(REQUEST_ID_HEADER, value);
-        }
+        let request = with_request_id(
+            self.http
+                .post(self.messages_url.clone())
+                .json(&SendRequest::new(recipient, content)),
+            request_id,
+        );
         let answer = self.execute(Call::Send, request, token).await?;
         // Meta said yes (2xx) but we cannot tell which message it made: it may well have been
         // delivered, so this is not a failure to retry.
@@ -257,8 +255,9 @@ impl InstagramClient for GraphClient {
         &self,
         token: &SecretString,
         user: &InstagramId,
+        request_id: Option<&RequestId>,
     ) -> Result<Profile, InstagramError> {
-        let request = self.http.get(self.profile_url(user)?);
+        let request = with_request_id(self.http.get(self.profile_url(user)?), request_id);
         let answer = self.execute(Call::Profile, request, token).await?;
         let profile = serde_json::from_slice::<ProfileResponse>(&answer.body).map_err(|_| {
             InstagramError::Retryable {
@@ -274,6 +273,15 @@ impl InstagramClient for GraphClient {
             username: profile.username.filter(|name| !name.is_empty()),
             name: profile.name.filter(|name| !name.is_empty()),
         })
+    }
+}
+
+/// `request` with `X-Request-Id: request_id` when there is one.
+fn with_request_id(request: RequestBuilder, request_id: Option<&RequestId>) -> RequestBuilder {
+    // A `RequestId` is visible ASCII, always a valid header value.
+    match request_id.and_then(|id| HeaderValue::from_str(id.as_str()).ok()) {
+        Some(value) => request.header(REQUEST_ID_HEADER, value),
+        None => request,
     }
 }
 

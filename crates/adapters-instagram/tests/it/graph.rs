@@ -6,6 +6,7 @@ use std::time::Duration;
 use adapters_instagram::GraphClient;
 use adapters_instagram::graph::MAX_ERROR_MESSAGE_CHARS;
 use domain::ports::{InstagramClient, InstagramError, Profile};
+use domain::request_id::REQUEST_ID_HEADER;
 use domain::{AttachmentType, InstagramId, OutboundContent, RequestId};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -93,7 +94,7 @@ async fn send_error(response: ResponseTemplate) -> InstagramError {
 async fn profile_error(response: ResponseTemplate) -> InstagramError {
     let server = graph_answering(response).await;
     let error = client(&server)
-        .profile(&token(), &customer())
+        .profile(&token(), &customer(), None)
         .await
         .unwrap_err();
     assert_no_token(&error);
@@ -211,7 +212,7 @@ async fn a_profile_read_asks_for_username_and_name() {
         .await;
 
     let profile = client(&server)
-        .profile(&token(), &customer())
+        .profile(&token(), &customer(), None)
         .await
         .unwrap();
 
@@ -225,6 +226,26 @@ async fn a_profile_read_asks_for_username_and_name() {
     let request = single_request(&server).await;
     assert_eq!(request.url.query(), Some("fields=username,name"));
     assert_eq!(header(&request, "authorization"), format!("Bearer {TOKEN}"));
+    assert!(request.headers.get("x-request-id").is_none());
+}
+
+#[tokio::test]
+async fn a_profile_read_carries_the_request_id_of_the_send_it_fills() {
+    let server = graph_answering(
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"username": "jane.doe", "id": "1234567890"})),
+    )
+    .await;
+    let id = RequestId::parse("meta-trace-99").unwrap();
+
+    client(&server)
+        .profile(&token(), &customer(), Some(&id))
+        .await
+        .unwrap();
+
+    let request = single_request(&server).await;
+    assert_eq!(request.url.path(), "/v21.0/1234567890");
+    assert_eq!(header(&request, REQUEST_ID_HEADER), "meta-trace-99");
 }
 
 #[tokio::test]
@@ -233,7 +254,7 @@ async fn a_profile_without_shared_fields_is_empty() {
         graph_answering(ResponseTemplate::new(200).set_body_json(json!({"id": "1234567890"})))
             .await;
     let profile = client(&server)
-        .profile(&token(), &customer())
+        .profile(&token(), &customer(), None)
         .await
         .unwrap();
     assert_eq!(
@@ -541,7 +562,10 @@ async fn a_profile_timeout_is_retryable() {
     .await;
     let client = client_with_timeout(&server.uri(), Duration::from_millis(300));
 
-    let error = client.profile(&token(), &customer()).await.unwrap_err();
+    let error = client
+        .profile(&token(), &customer(), None)
+        .await
+        .unwrap_err();
 
     assert!(
         matches!(
@@ -575,7 +599,10 @@ async fn a_refused_connection_is_retryable_for_sends_and_reads() {
     );
     assert_no_token(&error);
 
-    let error = client.profile(&token(), &customer()).await.unwrap_err();
+    let error = client
+        .profile(&token(), &customer(), None)
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, InstagramError::Retryable { code: None, .. }),
         "{error:?}"

@@ -3,6 +3,7 @@
 //! exactly the names the handlers write and cannot drift from them.
 
 use domain::id::ID_SUFFIX_LEN;
+use domain::request_id::MAX_REQUEST_ID_LEN;
 use domain::{
     AccountId, AttachmentType, CrmEventType, DeliveryStatus, Direction, EventId, EventKind,
     MatchKind, MessageId, OutboundStatus, RuleId,
@@ -78,6 +79,26 @@ pub(crate) fn crm_event() -> Object {
 /// The media type of a sent attachment.
 pub(crate) fn attachment_type() -> Object {
     names(AttachmentType::ALL.map(AttachmentType::as_str))
+}
+
+/// The `X-Request-Id` of the request that queued a delivery or a send (1 to 128 visible ASCII
+/// characters, `domain::RequestId`'s rule), or `null` for rows queued before request ids were
+/// kept.
+pub(crate) fn nullable_request_id() -> Object {
+    nullable(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX_REQUEST_ID_LEN))
+            .pattern(Some("^[!-~]+$"))
+            .description(Some(
+                "The `X-Request-Id` of the request that queued it (a webhook, a send; an \
+                 `outbound.*` delivery and an auto-reply keep the id of the send or webhook that \
+                 caused them), sent with its calls; `null` when none was kept.",
+            ))
+            .examples(["req_0123456789abcdef"])
+            .build(),
+    )
 }
 
 /// The pattern every id with `prefix` matches (`domain`'s `parse` rule: the prefix and 12

@@ -12,7 +12,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use domain::ports::InstagramClient;
-use domain::{AccountId, InstagramId, Username};
+use domain::{AccountId, InstagramId, RequestId, Username};
 use secrecy::SecretString;
 
 /// The placeholder a rule's reply may contain.
@@ -78,13 +78,16 @@ impl ProfileCache {
     }
 
     /// The customer's username, from memory or from the Graph profile (at most
-    /// [`PROFILE_LOOKUP_TIMEOUT`]); `None` when Meta shares none or the lookup failed.
+    /// [`PROFILE_LOOKUP_TIMEOUT`]), read with `request_id`, the id of the request that queued
+    /// the reply being filled, as `X-Request-Id`; `None` when Meta shares none or the lookup
+    /// failed.
     pub async fn username(
         &self,
         instagram: &dyn InstagramClient,
         token: &SecretString,
         account: &AccountId,
         customer: &InstagramId,
+        request_id: Option<&RequestId>,
     ) -> Option<String> {
         let key = (account.clone(), customer.clone());
         if let Some(known) = self
@@ -94,8 +97,11 @@ impl ProfileCache {
         {
             return known.username.clone();
         }
-        let looked_up =
-            tokio::time::timeout(PROFILE_LOOKUP_TIMEOUT, instagram.profile(token, customer)).await;
+        let looked_up = tokio::time::timeout(
+            PROFILE_LOOKUP_TIMEOUT,
+            instagram.profile(token, customer, request_id),
+        )
+        .await;
         let (username, ttl) = match looked_up {
             Ok(Ok(profile)) => {
                 // Only a name that is a valid Instagram username goes into a reply.

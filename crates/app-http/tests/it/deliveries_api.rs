@@ -449,6 +449,7 @@ async fn a_delivery_shows_its_payload_and_attempts(test: TestDb) {
             "created_at": created.to_rfc3339(),
             "updated_at": second.to_rfc3339(),
             "delivered_at": null,
+            "request_id": null,
             "payload": payload(&id, &alpha, created),
             "attempts": [
                 {

@@ -1,16 +1,17 @@
 //! Request ids (`X-Request-Id`) on every backend: every answer carries one (the caller's when it
 //! is sane, a new one otherwise), the CRM receives the webhook's id with the delivery it caused
-//! (on every attempt), the fake Graph API receives the send request's id, and an auto-reply
-//! carries the id of the webhook that triggered it.
+//! (on every attempt), the fake Graph API receives the send request's id, an auto-reply (and
+//! the profile read that fills its `{username}`) carries the id of the webhook that triggered
+//! it, and the deliveries and status answers show the id they were queued with.
 
 use std::time::Duration;
 
 use adapters_db::backend_tests;
 use adapters_db::testing::TestDb;
 use app_http::Config;
-use domain::{Account, CrmEventType, RequestId};
+use domain::{Account, CrmEventType, OutboundContent, RequestId};
 use serde_json::json;
-use wiremock::matchers::method;
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::helpers::{TestApp, captured_logs, config_with, eventually};
@@ -29,6 +30,8 @@ backend_tests!(
 );
 
 const BUSINESS: &str = "1001";
+/// The Graph profile of customer `5`, read to fill `{username}`.
+const CUSTOMER_PROFILE_PATH: &str = "/v21.0/5";
 
 fn test_config(test: &TestDb, graph: &MockServer) -> Config {
     config_with(
@@ -147,6 +150,17 @@ async fn the_crm_receives_the_webhooks_request_id_on_every_attempt(test: TestDb)
         stored[0].request_id,
         Some(RequestId::parse("meta-trace-42").unwrap())
     );
+    // An operator finds the webhook's request from the delivery, read or listed.
+    let api = Api::new(&app, &test, Vec::new()).await;
+    let read = api
+        .get(&format!("/api/v1/deliveries/{}", stored[0].id))
+        .await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json["request_id"], "meta-trace-42");
+    let listed = api.get("/api/v1/deliveries").await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.json["data"][0]["id"], stored[0].id.as_str());
+    assert_eq!(listed.json["data"][0]["request_id"], "meta-trace-42");
     let logs = captured_logs();
     assert!(
         logs.lines()
@@ -214,10 +228,17 @@ async fn the_graph_api_receives_the_send_requests_id(test: TestDb) {
         .await;
 
     assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json["request_id"], "crm-send-7");
     assert_eq!(
         received_ids(&graph, GRAPH_SEND_PATH).await,
         vec![Some("crm-send-7".to_owned())]
     );
+    let message_id = answer.json["message_id"].as_str().unwrap();
+    let status = api
+        .get(&format!("/api/v1/messages/{message_id}/status"))
+        .await;
+    assert_eq!(status.status, 200, "{}", status.text);
+    assert_eq!(status.json["request_id"], "crm-send-7");
     let stored = sends(&test, &account).await;
     assert_eq!(
         stored[0].request_id,
@@ -228,6 +249,10 @@ async fn the_graph_api_receives_the_send_requests_id(test: TestDb) {
         wait_for(&crm, "/crm", 1).await,
         vec![Some("crm-send-7".to_owned())]
     );
+    let listed = api.get("/api/v1/deliveries").await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.json["data"][0]["event"], "outbound.sent");
+    assert_eq!(listed.json["data"][0]["request_id"], "crm-send-7");
 }
 
 async fn an_auto_reply_carries_the_webhooks_id(test: TestDb) {
@@ -237,10 +262,17 @@ async fn an_auto_reply_carries_the_webhooks_id(test: TestDb) {
     let account = seed_account_with_crm(&test.db, &config, BUSINESS, None).await;
     let app = TestApp::spawn(config).await;
     let rules = RulesApi::new(&app, &test, Vec::new()).await;
+    Mock::given(method("GET"))
+        .and(path(CUSTOMER_PROFILE_PATH))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "5", "username": "anna.k"})),
+        )
+        .mount(&graph)
+        .await;
     rules
         .create(
             &account.id,
-            json!({"match": "contains", "pattern": "price", "reply": "It is 10 EUR"}),
+            json!({"match": "contains", "pattern": "price", "reply": "Hi {username}, it is 10 EUR"}),
         )
         .await;
 
@@ -250,12 +282,27 @@ async fn an_auto_reply_carries_the_webhooks_id(test: TestDb) {
         wait_for(&graph, GRAPH_SEND_PATH, 1).await,
         vec![Some("meta-trace-99".to_owned())]
     );
+    // The profile read that filled `{username}` carried the same id.
+    assert_eq!(
+        received_ids(&graph, CUSTOMER_PROFILE_PATH).await,
+        vec![Some("meta-trace-99".to_owned())]
+    );
     let stored = sends(&test, &account).await;
     assert_eq!(stored.len(), 1);
     assert_eq!(
         stored[0].request_id,
         Some(RequestId::parse("meta-trace-99").unwrap())
     );
+    assert_eq!(
+        stored[0].content,
+        OutboundContent::Text("Hi anna.k, it is 10 EUR".to_owned())
+    );
+    let status = Api::new(&app, &test, Vec::new())
+        .await
+        .get(&format!("/api/v1/messages/{}/status", stored[0].id))
+        .await;
+    assert_eq!(status.status, 200, "{}", status.text);
+    assert_eq!(status.json["request_id"], "meta-trace-99");
     assert!(
         deliveries(&test)
             .await

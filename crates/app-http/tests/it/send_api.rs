@@ -17,7 +17,7 @@ use domain::ports::{Clock, IdempotencyStore, MessageStore, OutboundQueue};
 use domain::{
     Account, AccountId, AttachmentType, IdempotencyBegin, IdempotencyKey, IdempotencyRecord,
     IdempotencyState, InstagramId, MessageId, OutboundContent, OutboundMessage, OutboundStatus,
-    PageRequest, RetrySchedule,
+    PageRequest, RequestId, RetrySchedule,
 };
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -449,6 +449,7 @@ async fn the_status_shows_every_field_as_the_send_progresses(test: TestDb) {
             "instagram_message_id",
             "message_id",
             "recipient_id",
+            "request_id",
             "status",
             "updated_at"
         ]
@@ -457,6 +458,14 @@ async fn the_status_shows_every_field_as_the_send_progresses(test: TestDb) {
     assert_eq!(early.json["account_id"], account.id.as_str());
     assert_eq!(early.json["recipient_id"], "5");
     assert_eq!(early.json["created_at"], created.as_str());
+    // No X-Request-Id was sent: the one igrouter made for the send.
+    assert!(
+        early.json["request_id"]
+            .as_str()
+            .is_some_and(|request| request.starts_with(RequestId::PREFIX)),
+        "{}",
+        early.text
+    );
     assert!(
         ["pending", "sending", "sent"].contains(&early.json["status"].as_str().unwrap()),
         "{}",
@@ -467,7 +476,7 @@ async fn the_status_shows_every_field_as_the_send_progresses(test: TestDb) {
     let sent = api
         .send(
             &json!({"account_id": account.id, "recipient_id": "5", "message": "and again"}),
-            &[("prefer", "wait=10")],
+            &[("prefer", "wait=10"), ("x-request-id", "crm-status-1")],
         )
         .await;
     assert_eq!(sent.status, 200, "{}", sent.text);
@@ -480,6 +489,7 @@ async fn the_status_shows_every_field_as_the_send_progresses(test: TestDb) {
         "error_code": null, "error_message": null, "attempts": 1,
         "created_at": message.created_at.to_rfc3339(),
         "updated_at": message.updated_at.to_rfc3339(),
+        "request_id": "crm-status-1",
     });
     assert_eq!(sent.json, expected);
     assert_eq!(

@@ -77,7 +77,8 @@ pub trait InstagramClient: Send + Sync {
         request_id: Option<&RequestId>,
     ) -> Result<SentMessage, InstagramError>;
 
-    /// Reads a user's public profile.
+    /// Reads a user's public profile; `request_id`, the request that queued the send the
+    /// profile is read for, goes along as `X-Request-Id`.
     ///
     /// # Errors
     /// As [`InstagramClient::send_message`].
@@ -85,5 +86,6 @@ pub trait InstagramClient: Send + Sync {
         &self,
         token: &SecretString,
         user: &InstagramId,
+        request_id: Option<&RequestId>,
     ) -> Result<Profile, InstagramError>;
 }

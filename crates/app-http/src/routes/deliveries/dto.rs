@@ -52,6 +52,10 @@ pub(super) struct DeliveryDto {
     /// When the CRM accepted it.
     #[schema(format = DateTime, required = true)]
     delivered_at: Option<String>,
+    /// The `X-Request-Id` of the request that queued it (the webhook, or the send an
+    /// `outbound.*` event is about), sent with every attempt; `null` when none was kept.
+    #[schema(schema_with = schemas::nullable_request_id, required = true)]
+    request_id: Option<String>,
     /// The stored body embedded as it is, so clients get an object rather than a string holding
     /// JSON, with exactly the bytes (member order included) the CRM receives.
     #[schema(value_type = CrmEventSchema)]
@@ -149,6 +153,7 @@ impl TryFrom<&CrmDelivery> for DeliveryDto {
             created_at: delivery.created_at.to_rfc3339(),
             updated_at: delivery.updated_at.to_rfc3339(),
             delivered_at: delivery.delivered_at.map(Timestamp::to_rfc3339),
+            request_id: delivery.request_id.as_ref().map(ToString::to_string),
             payload: RawValue::from_string(delivery.payload.clone())?,
         })
     }

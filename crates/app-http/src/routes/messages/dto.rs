@@ -215,6 +215,10 @@ pub(super) struct StatusDto {
     created_at: String,
     #[schema(format = DateTime)]
     updated_at: String,
+    /// The `X-Request-Id` of the request that queued it (the send, or the webhook that
+    /// triggered an auto-reply), sent with its Graph API calls; `null` when none was kept.
+    #[schema(schema_with = schemas::nullable_request_id, required = true)]
+    request_id: Option<String>,
 }
 
 impl From<&OutboundMessage> for StatusDto {
@@ -233,6 +237,7 @@ impl From<&OutboundMessage> for StatusDto {
             attempts: message.attempts,
             created_at: message.created_at.to_rfc3339(),
             updated_at: message.updated_at.to_rfc3339(),
+            request_id: message.request_id.as_ref().map(ToString::to_string),
         }
     }
 }

@@ -129,6 +129,7 @@ async fn fill_username(
             token,
             &account.id,
             &message.recipient_id,
+            message.request_id.as_ref(),
         )
         .await;
     let text = replies::fill(template, username.as_deref());
