@@ -20,9 +20,11 @@ const MYSQL: EmbeddedMigrations = embed_migrations!("../../migrations/mysql");
 /// Advisory locks are per database, so it serialises every igrouter migrating that database.
 pub const POSTGRES_MIGRATION_LOCK_KEY: i64 = 0x6967_726f_7574_6572;
 
-/// Name of the MySQL/MariaDB user lock (`GET_LOCK`) held while migrating. User locks are per
-/// server, so igrouter databases sharing one server take turns migrating.
-pub const MYSQL_MIGRATION_LOCK_NAME: &str = "igrouter_migrations";
+/// SQL expression naming the MySQL/MariaDB user lock (`GET_LOCK`) held while migrating. User
+/// locks are per server, so the name carries the current database (hashed: names are limited to
+/// 64 characters, database names alone may take 64): igrouter databases sharing one server
+/// migrate independently, instances of one database take turns.
+pub const MYSQL_MIGRATION_LOCK_NAME: &str = "CONCAT('igrouter_migrations:', MD5(DATABASE()))";
 
 /// How long an instance waits for another one's migrations before giving up.
 pub const MIGRATION_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -274,9 +276,10 @@ impl MigrationLock for AsyncConnectionWrapper<AsyncMysqlConnection> {
     }
 
     fn unlock(&mut self) -> Result<(), BoxError> {
-        let row: Count = diesel::sql_query("SELECT RELEASE_LOCK(?) AS count")
-            .bind::<diesel::sql_types::Text, _>(MYSQL_MIGRATION_LOCK_NAME)
-            .get_result(self)?;
+        let row: Count = diesel::sql_query(format!(
+            "SELECT RELEASE_LOCK({MYSQL_MIGRATION_LOCK_NAME}) AS count"
+        ))
+        .get_result(self)?;
         if row.count == Some(1) {
             Ok(())
         } else {
@@ -292,11 +295,12 @@ fn get_lock(
     timeout: Duration,
 ) -> Result<bool, MigrationError> {
     let seconds = i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX);
-    let row: Count = diesel::sql_query("SELECT GET_LOCK(?, ?) AS count")
-        .bind::<diesel::sql_types::Text, _>(MYSQL_MIGRATION_LOCK_NAME)
-        .bind::<BigInt, _>(seconds)
-        .get_result(conn)
-        .map_err(|error| MigrationError::Unavailable(Box::new(error)))?;
+    let row: Count = diesel::sql_query(format!(
+        "SELECT GET_LOCK({MYSQL_MIGRATION_LOCK_NAME}, ?) AS count"
+    ))
+    .bind::<BigInt, _>(seconds)
+    .get_result(conn)
+    .map_err(|error| MigrationError::Unavailable(Box::new(error)))?;
     match row.count {
         Some(1) => Ok(true),
         Some(_) => Ok(false),

@@ -77,8 +77,7 @@ async fn a_held_migration_lock_times_out_then_frees(test: TestDb) {
         }
         Backend::Mysql => {
             let mut conn = AsyncMysqlConnection::establish(&test.url).await.unwrap();
-            diesel::sql_query("SELECT GET_LOCK(?, 10)")
-                .bind::<diesel::sql_types::Text, _>(MYSQL_MIGRATION_LOCK_NAME)
+            diesel::sql_query(format!("SELECT GET_LOCK({MYSQL_MIGRATION_LOCK_NAME}, 10)"))
                 .execute(&mut conn)
                 .await
                 .unwrap();
@@ -101,6 +100,38 @@ async fn a_held_migration_lock_times_out_then_frees(test: TestDb) {
     assert!(
         test.db
             .run_migrations_waiting(Duration::from_secs(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// MySQL's user locks are server-wide, so the lock's name carries the database: igrouter
+/// databases sharing a server migrate without waiting for each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_databases_on_one_server_do_not_share_the_lock() {
+    let (Some(held), Some(other)) = (
+        TestDb::new(Backend::Mysql).await,
+        TestDb::new(Backend::Mysql).await,
+    ) else {
+        return;
+    };
+    let mut holder = AsyncMysqlConnection::establish(&held.url).await.unwrap();
+    diesel::sql_query(format!("SELECT GET_LOCK({MYSQL_MIGRATION_LOCK_NAME}, 10)"))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    let error = held
+        .db
+        .run_migrations_waiting(Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, MigrationError::LockTimeout(_)), "{error:?}");
+    assert!(
+        other
+            .db
+            .run_migrations_waiting(Duration::from_secs(1))
             .await
             .unwrap()
             .is_empty()
