@@ -13,13 +13,13 @@ mod counters;
 mod delivery;
 mod replies;
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use adapters_instagram::ParsedWebhook;
 use domain::ports::{AccountStore, AccountStoreError, Clock, MessageStore, StoreError};
-use domain::{Account, EventKind, InboundRecord, IngestResult, InstagramId};
+use domain::{Account, AccountId, EventKind, InboundRecord, IngestResult, InstagramId};
 
 pub use counters::{CountersSnapshot, EVENT_OUTCOMES, EventCounts, SKIP_CODES, WebhookCounters};
 pub(crate) use replies::IngestReplies;
@@ -158,6 +158,14 @@ impl Ingest {
             .iter()
             .map(|r| (r.message.kind, r.delivery.is_some(), r.auto_reply.is_some()))
             .collect();
+        let forwarding: HashSet<AccountId> = records
+            .iter()
+            .filter_map(|r| r.delivery.as_ref().map(|d| d.account_id.clone()))
+            .collect();
+        let replying: HashSet<AccountId> = records
+            .iter()
+            .filter_map(|r| r.auto_reply.as_ref().map(|m| m.account_id.clone()))
+            .collect();
         let results = self
             .messages
             .ingest(records)
@@ -174,12 +182,13 @@ impl Ingest {
                 IngestResult::Duplicate => outcome.duplicates += 1,
             }
         }
+        // Duplicates' accounts may be rung for too: one claim that finds nothing, no harm; and
+        // so may a reply the cooldown held back.
         if outcome.deliveries > 0 {
-            self.delivery_wake.ring();
+            self.delivery_wake.ring_for(&forwarding);
         }
-        // A reply the cooldown held back makes this ring spurious: one empty claim, no harm.
         if outcome.replies > 0 {
-            self.replies.send_wake.ring();
+            self.replies.send_wake.ring_for(&replying);
         }
         self.count(&outcome);
         Ok(outcome)

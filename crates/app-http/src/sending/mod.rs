@@ -178,7 +178,7 @@ impl Sender<'_> {
             }
             return Err(error.into());
         }
-        self.wake.ring();
+        self.wake.ring_for([&message.account_id]);
         tracing::info!(
             message.id = %message.id,
             account.id = %message.account_id,

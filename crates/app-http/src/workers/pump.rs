@@ -5,8 +5,11 @@
 //!
 //! An account at its bound is left out of the next claim (the queues' `skip_accounts`), so one
 //! slow account holds at most `per_account + batch` of the slots and never stalls the others.
+//! Leaving accounts out costs the database a scan of their due rows, so the pump does not claim
+//! again for them until one has room: rings for accounts all at their bound, and tasks ending
+//! while every account a short claim left out is still at its bound, start no claim ([`Left`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,7 +20,7 @@ use tokio::sync::{Semaphore, SemaphorePermit, watch};
 use tokio::task::JoinSet;
 use tokio::time::{MissedTickBehavior, interval};
 
-use super::Wake;
+use super::wake::{Rung, Wake};
 
 /// One claimed item's work, ready to run.
 pub(crate) type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -109,20 +112,21 @@ impl<J: Job> Pump<J> {
         poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
         // Look at once: work may have been left by a previous run.
         let mut look = true;
-        // The last claim may have left due work behind (it was full, skipped busy accounts, or there was no room).
-        let mut backlog = false;
+        let mut left = Left::Nothing;
         loop {
             if *stop.borrow() {
                 break;
             }
             if look {
-                backlog = self.claim_and_start(&mut tasks).await;
+                left = self.claim_and_start(&mut tasks).await;
                 look = false;
             }
             tokio::select! {
                 changed = stop.changed() => if changed.is_err() { break },
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => look = backlog,
-                () = self.wake.rung() => look = true,
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {
+                    look = left.claim_when_a_task_ends(&self.slots);
+                }
+                rung = self.wake.rung() => look = left.claim_when_rung(rung, &self.slots),
                 _ = poll.tick() => look = true,
             }
         }
@@ -146,9 +150,9 @@ impl<J: Job> Pump<J> {
         }
     }
 
-    /// Claims what fits and starts a task for each item. Returns whether due work may remain
-    /// (the claim was full, left busy accounts out, or there was no room to claim).
-    async fn claim_and_start(&self, tasks: &mut JoinSet<()>) -> bool {
+    /// Claims what fits and starts a task for each item. Returns what due work the claim may
+    /// have left behind.
+    async fn claim_and_start(&self, tasks: &mut JoinSet<()>) -> Left {
         // Finished tasks stay in the set until joined; count only those still running, or a
         // burst that just ended would leave room for one claim per loop turn.
         while tasks.try_join_next().is_some() {}
@@ -157,20 +161,24 @@ impl<J: Job> Pump<J> {
             .unwrap_or(u32::MAX)
             .min(self.settings.batch);
         if limit == 0 {
-            return true;
+            return Left::More;
         }
         let busy = self.slots.busy_accounts();
-        let skipped_some = !busy.is_empty();
-        let claimed = match self.job.claim(limit, busy).await {
+        let claimed = match self.job.claim(limit, busy.clone()).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(worker = J::NAME, error = %error, "could not claim work; will try again at the next poll");
-                return false;
+                return Left::Nothing;
             }
         };
-        // A short claim that left busy accounts out says nothing about their due work: claim
-        // again when one of their tasks finishes, not only at the next poll.
-        let more = skipped_some || claimed.len() == usize::try_from(limit).unwrap_or(usize::MAX);
+        let left = if claimed.len() == usize::try_from(limit).unwrap_or(usize::MAX) {
+            Left::More
+        } else if busy.is_empty() {
+            Left::Nothing
+        } else {
+            // A short claim took every due item but those of the accounts it left out.
+            Left::OfBusy(busy.into_iter().collect())
+        };
         // Count every item before any task runs, so the next claim already sees them.
         let mut places: HashMap<AccountId, Vec<Slot>> = HashMap::new();
         for item in &claimed {
@@ -189,7 +197,51 @@ impl<J: Job> Pump<J> {
             });
         }
         // Slots left over belong to items the job made no task for; dropping them frees them.
-        more
+        left
+    }
+}
+
+/// What due work the last claim may have left behind, and so when to claim again (besides the
+/// poll, which always claims).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Left {
+    /// Nothing known: claim again when rung.
+    Nothing,
+    /// Maybe anything: the claim was full, or there was no room to claim.
+    More,
+    /// The work of these accounts, left out because they were at their bound.
+    OfBusy(HashSet<AccountId>),
+}
+
+impl Left {
+    /// Whether to claim now that a task ended: when more may be due, or when an account whose
+    /// work was left out has room again. Not while they are all still at their bound: with a
+    /// long backlog of one slow account, every such claim would scan that backlog for nothing.
+    fn claim_when_a_task_ends(&self, slots: &Slots) -> bool {
+        match self {
+            Self::Nothing => false,
+            Self::More => true,
+            Self::OfBusy(accounts) => accounts.iter().any(|account| !slots.is_busy(account)),
+        }
+    }
+
+    /// Whether to claim now that a request rang for `rung`: unless every account it rang for
+    /// is at its bound; their work is then remembered, to be claimed when they have room.
+    fn claim_when_rung(&mut self, rung: Rung, slots: &Slots) -> bool {
+        let accounts = match rung {
+            Rung::Nothing => return false,
+            Rung::Any => return true,
+            Rung::Accounts(accounts) => accounts,
+        };
+        if accounts.iter().any(|account| !slots.is_busy(account)) {
+            return true;
+        }
+        match self {
+            Self::Nothing => *self = Self::OfBusy(accounts),
+            Self::OfBusy(waiting) => waiting.extend(accounts),
+            Self::More => {}
+        }
+        false
     }
 }
 
@@ -219,6 +271,14 @@ impl Slots {
             per_account,
             accounts: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether `account` has `per_account` or more items claimed.
+    fn is_busy(&self, account: &AccountId) -> bool {
+        let accounts = self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
+        accounts
+            .get(account)
+            .is_some_and(|slots| slots.claimed >= self.per_account)
     }
 
     /// Accounts with `per_account` or more items claimed: left out of the next claim.
@@ -292,6 +352,34 @@ mod tests {
         drop(turn);
         drop(first);
         assert!(slots.busy_accounts().is_empty());
+    }
+
+    #[test]
+    fn a_short_claim_that_left_busy_accounts_out_waits_for_one_to_have_room() {
+        let slots = Arc::new(Slots::new(1));
+        let busy = slots.take(&account(1));
+        let left = Left::OfBusy(HashSet::from([account(1)]));
+        assert!(!left.claim_when_a_task_ends(&slots));
+        drop(busy);
+        assert!(left.claim_when_a_task_ends(&slots));
+        assert!(Left::More.claim_when_a_task_ends(&slots));
+        assert!(!Left::Nothing.claim_when_a_task_ends(&slots));
+    }
+
+    #[test]
+    fn rings_for_busy_accounts_are_remembered_until_they_have_room() {
+        let slots = Arc::new(Slots::new(1));
+        let busy = slots.take(&account(1));
+        let mut left = Left::Nothing;
+        assert!(!left.claim_when_rung(Rung::Accounts(HashSet::from([account(1)])), &slots));
+        assert_eq!(left, Left::OfBusy(HashSet::from([account(1)])));
+        assert!(!left.claim_when_a_task_ends(&slots));
+        // Another account's work, or work of any account, is claimed at once.
+        assert!(left.claim_when_rung(Rung::Accounts(HashSet::from([account(2)])), &slots));
+        assert!(left.claim_when_rung(Rung::Any, &slots));
+        assert!(!left.claim_when_rung(Rung::Nothing, &slots));
+        drop(busy);
+        assert!(left.claim_when_a_task_ends(&slots));
     }
 
     #[test]

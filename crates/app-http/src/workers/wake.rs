@@ -1,15 +1,52 @@
 //! [`Wake`]: how a request that just committed queue work tells this instance's worker to look
-//! now instead of at its next poll.
+//! now instead of at its next poll, and for which accounts.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::mem;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use domain::AccountId;
 use tokio::sync::Notify;
 
 /// A doorbell for one worker. Ringing it after a commit makes the worker claim at once; rings
-/// while the worker is busy are remembered (one pending wake-up), so none is lost. Work written
-/// by other instances is found by the worker's polling instead.
+/// while the worker is busy are remembered (one pending wake-up, and every account rung for), so
+/// none is lost. Work written by other instances is found by the worker's polling instead.
+///
+/// A ring names the accounts whose work was queued, so that the worker can let a ring pass when
+/// all of them are at their bound of work under way: a claim then would only scan their backlog
+/// to return nothing (their work is claimed as soon as one of them has room).
 #[derive(Debug, Clone, Default)]
-pub struct Wake(Arc<Notify>);
+pub struct Wake(Arc<Doorbell>);
+
+#[derive(Debug, Default)]
+struct Doorbell {
+    notify: Notify,
+    rung: Mutex<Rung>,
+}
+
+/// What was rung for since the worker last looked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum Rung {
+    /// Nothing new: the rings were already taken with an earlier wake-up.
+    #[default]
+    Nothing,
+    /// Work of these accounts only.
+    Accounts(HashSet<AccountId>),
+    /// Work of any account (a replay, or a ring that did not say).
+    Any,
+}
+
+impl Rung {
+    fn add(&mut self, account: &AccountId) {
+        match self {
+            Self::Nothing => *self = Self::Accounts(HashSet::from([account.clone()])),
+            Self::Accounts(accounts) => {
+                accounts.insert(account.clone());
+            }
+            Self::Any => {}
+        }
+    }
+}
 
 impl Wake {
     /// A new doorbell nobody has rung.
@@ -17,13 +54,91 @@ impl Wake {
         Self::default()
     }
 
-    /// Tells the worker that work is due now.
+    /// Tells the worker that work of some account is due now.
     pub fn ring(&self) {
-        self.0.notify_one();
+        *self.pending() = Rung::Any;
+        self.0.notify.notify_one();
     }
 
-    /// Completes at the next ring (or at once when a ring is pending).
-    pub async fn rung(&self) {
-        self.0.notified().await;
+    /// Tells the worker that work of `accounts` is due now (nothing when there is none).
+    pub fn ring_for<'a>(&self, accounts: impl IntoIterator<Item = &'a AccountId>) {
+        let mut rung = self.pending();
+        let mut any = false;
+        for account in accounts {
+            rung.add(account);
+            any = true;
+        }
+        drop(rung);
+        if any {
+            self.0.notify.notify_one();
+        }
+    }
+
+    /// Completes at the next ring (or at once when a ring is pending) with what was rung for
+    /// since the last call.
+    pub(crate) async fn rung(&self) -> Rung {
+        self.0.notify.notified().await;
+        mem::take(&mut *self.pending())
+    }
+
+    fn pending(&self) -> std::sync::MutexGuard<'_, Rung> {
+        self.0.rung.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn account(n: u8) -> AccountId {
+        AccountId::from_entropy([n; domain::id::ID_SUFFIX_LEN])
+    }
+
+    #[tokio::test]
+    async fn rings_while_nobody_listens_add_up() {
+        let wake = Wake::new();
+        wake.ring_for([&account(1)]);
+        wake.ring_for([&account(2), &account(1)]);
+        assert_eq!(
+            wake.rung().await,
+            Rung::Accounts(HashSet::from([account(1), account(2)]))
+        );
+        // One wake-up for both rings.
+        let again = tokio::time::timeout(Duration::from_millis(20), wake.rung()).await;
+        assert!(again.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_ring_whose_accounts_were_taken_early_wakes_for_nothing() {
+        let wake = Wake::new();
+        wake.ring_for([&account(1)]);
+        let first = wake.rung().await;
+        // Rung while the worker was between its wake-up and taking the accounts.
+        wake.ring_for([&account(2)]);
+        assert_eq!(
+            mem::take(&mut *wake.pending()),
+            Rung::Accounts(HashSet::from([account(2)]))
+        );
+        assert_eq!(first, Rung::Accounts(HashSet::from([account(1)])));
+        assert_eq!(wake.rung().await, Rung::Nothing);
+    }
+
+    #[tokio::test]
+    async fn a_ring_for_any_account_covers_the_named_ones() {
+        let wake = Wake::new();
+        wake.ring_for([&account(1)]);
+        wake.ring();
+        wake.ring_for([&account(2)]);
+        assert_eq!(wake.rung().await, Rung::Any);
+    }
+
+    #[tokio::test]
+    async fn a_ring_for_no_account_wakes_nobody() {
+        let wake = Wake::new();
+        wake.ring_for([]);
+        let woken = tokio::time::timeout(Duration::from_millis(20), wake.rung()).await;
+        assert!(woken.is_err());
     }
 }

@@ -28,19 +28,20 @@ backend_tests!(
     failed_attempts_are_retried_on_the_schedule_until_delivered,
     a_delivery_is_dead_after_the_last_attempt,
     a_slow_crm_does_not_hold_up_another_accounts_deliveries,
+    a_busy_accounts_new_events_are_claimed_when_it_has_room_not_at_the_poll,
     two_instances_on_one_database_deliver_each_event_once,
 );
 
-/// A webhook configuration with a fast retry schedule.
+/// A webhook configuration with a fast retry schedule; `extra` wins over these defaults.
 fn delivery_config(url: &str, schedule: &str, extra: &[(&str, &str)]) -> Config {
-    let mut pairs = vec![
+    let mut pairs = extra.to_vec();
+    pairs.extend_from_slice(&[
         ("FACEBOOK_VERIFY_TOKEN", VERIFY_TOKEN),
         ("INSTAGRAM_APP_SECRET", INSTAGRAM_SECRET),
         ("FACEBOOK_APP_SECRET", FACEBOOK_SECRET),
         ("CRM_RETRY_SCHEDULE", schedule),
         ("CRM_POLL_INTERVAL", "100ms"),
-    ];
-    pairs.extend_from_slice(extra);
+    ]);
     config_with(url, &pairs)
 }
 
@@ -244,25 +245,15 @@ async fn a_delivery_is_dead_after_the_last_attempt(test: TestDb) {
 }
 
 async fn a_slow_crm_does_not_hold_up_another_accounts_deliveries(test: TestDb) {
-    let slow = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(700)))
-        .mount(&slow)
-        .await;
-    let fast = crm(200).await;
-    let config = delivery_config(
-        &test.url,
-        "1s",
+    let (app, slow, fast) = slow_and_fast_accounts(
+        &test,
+        Duration::from_millis(700),
         &[
             ("CRM_DELIVERY_CONCURRENCY_PER_ACCOUNT", "2"),
             ("CRM_DELIVERY_CONCURRENCY", "8"),
         ],
-    );
-    let slow_url = format!("{}/crm", slow.uri());
-    let fast_url = format!("{}/crm", fast.uri());
-    seed_account_with_crm(&test.db, &config, "111", Some(&slow_url)).await;
-    seed_account_with_crm(&test.db, &config, "222", Some(&fast_url)).await;
-    let app = TestApp::spawn(config).await;
+    )
+    .await;
 
     for n in 0..8 {
         post_signed(&app, &text_body("111", &format!("slow.{n}"))).await;
@@ -282,6 +273,75 @@ async fn a_slow_crm_does_not_hold_up_another_accounts_deliveries(test: TestDb) {
         "the fast CRM waited for {slow_done} slow attempts"
     );
     all_become(&test, 9, DeliveryStatus::Delivered, Duration::from_secs(15)).await;
+}
+
+async fn a_busy_accounts_new_events_are_claimed_when_it_has_room_not_at_the_poll(test: TestDb) {
+    // No poll within the test: only rings and tasks ending start claims.
+    let (app, slow, fast) = slow_and_fast_accounts(
+        &test,
+        Duration::from_millis(500),
+        &[
+            ("CRM_POLL_INTERVAL", "1h"),
+            ("CRM_DELIVERY_CONCURRENCY_PER_ACCOUNT", "2"),
+            ("CRM_DELIVERY_CONCURRENCY", "4"),
+        ],
+    )
+    .await;
+
+    // Two events under way put the slow account at its bound; a third arrives then. Its ring
+    // starts no claim; the first of the two ending does.
+    post_signed(&app, &text_body("111", "slow.0")).await;
+    attempts_reach(&slow, 1).await;
+    post_signed(&app, &text_body("111", "slow.1")).await;
+    attempts_reach(&slow, 2).await;
+    post_signed(&app, &text_body("111", "slow.2")).await;
+    all_become(&test, 3, DeliveryStatus::Delivered, Duration::from_secs(5)).await;
+
+    // While it is at its bound again, another account's event is claimed at once.
+    post_signed(&app, &text_body("111", "slow.3")).await;
+    post_signed(&app, &text_body("111", "slow.4")).await;
+    attempts_reach(&slow, 5).await;
+    post_signed(&app, &text_body("222", "fast.0")).await;
+    attempts_reach(&fast, 1).await;
+    assert!(
+        deliveries(&test)
+            .await
+            .iter()
+            .any(|d| d.status != DeliveryStatus::Delivered),
+        "the slow account's attempts were over before the other account's event was claimed"
+    );
+    all_become(&test, 6, DeliveryStatus::Delivered, Duration::from_secs(5)).await;
+}
+
+/// The service with `extra` settings and two accounts: Instagram `111` forwarding to a CRM that
+/// answers after `delay`, and `222` to one that answers at once. Returns the service and both
+/// CRMs, slow first.
+async fn slow_and_fast_accounts(
+    test: &TestDb,
+    delay: Duration,
+    extra: &[(&str, &str)],
+) -> (TestApp, MockServer, MockServer) {
+    let slow = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(delay))
+        .mount(&slow)
+        .await;
+    let fast = crm(200).await;
+    let config = delivery_config(&test.url, "1s", extra);
+    let slow_url = format!("{}/crm", slow.uri());
+    let fast_url = format!("{}/crm", fast.uri());
+    seed_account_with_crm(&test.db, &config, "111", Some(&slow_url)).await;
+    seed_account_with_crm(&test.db, &config, "222", Some(&fast_url)).await;
+    (TestApp::spawn(config).await, slow, fast)
+}
+
+/// Waits until `server` has received `count` requests, at most 5 s.
+async fn attempts_reach(server: &MockServer, count: usize) {
+    let reached = eventually(Duration::from_secs(5), || async {
+        server.received_requests().await.unwrap().len() >= count
+    })
+    .await;
+    assert!(reached, "{count} attempts never reached the CRM");
 }
 
 async fn two_instances_on_one_database_deliver_each_event_once(test: TestDb) {

@@ -37,7 +37,7 @@ pub(crate) async fn retry(
         .deliveries
         .retry_delivery(&found.delivery.id, state.clock.now())
         .await?;
-    state.delivery_wake.ring();
+    state.delivery_wake.ring_for([&delivery.account_id]);
     tracing::info!(
         crm.delivery_id = %delivery.id,
         account.id = %delivery.account_id,
@@ -83,7 +83,7 @@ pub(crate) async fn recover(
         .recover_deliveries(account, window.since, window.until, now)
         .await?;
     if count > 0 {
-        state.delivery_wake.ring();
+        state.delivery_wake.ring_for([account]);
     }
     tracing::info!(
         account.id = %account,

@@ -332,7 +332,7 @@ async fn finish(
                 context.outcomes.publish(&stored.id);
             }
             if queued_delivery {
-                context.delivery_wake.ring();
+                context.delivery_wake.ring_for([&message.account_id]);
             }
             outcome
         }
