@@ -2,7 +2,8 @@
 //! insert ceiling measured in the same run.
 //!
 //! For every reachable backend (a fresh database each, as in the tests) it starts the service
-//! with `Application::build` on a free port, with one account that forwards to a CRM, and posts
+//! with `Application::build` on a free port, with one account that forwards to a CRM (a fake in
+//! this process that accepts every delivery at once, as a healthy CRM does), and posts
 //! signed single-message webhooks with unique `mid`s from [`CONNECTIONS`] concurrent connections
 //! for `BENCH_SECONDS` (default 20). Each acknowledged webhook is one message plus its CRM
 //! delivery, committed before the `200`. It prints webhooks/s and p50/p99 latency, and the
@@ -20,6 +21,8 @@
 )]
 
 mod common;
+#[expect(dead_code, reason = "this bench's CRM reads no request")]
+mod fake_http;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,6 +41,15 @@ use common::{Service, percentile, post_from_clients};
 const CONNECTIONS: usize = 64;
 /// The business account every webhook is for.
 const BUSINESS_ID: &str = "17841400000000000";
+
+/// A CRM that accepts every delivery at once.
+struct AcceptingCrm;
+
+impl fake_http::Handler for AcceptingCrm {
+    async fn answer(&self, _request: fake_http::Request) -> Vec<u8> {
+        b"HTTP/1.1 204 No Content\r\n\r\n".to_vec()
+    }
+}
 
 /// One backend's figures.
 struct Figures {
@@ -101,13 +113,14 @@ async fn bench_backend(backend: Backend, duration: Duration) -> Option<Figures> 
     let ddl = "CREATE TABLE bench_ceiling (id BIGINT PRIMARY KEY, v VARCHAR(64) NOT NULL)";
     test.db.bench_execute(ddl).await.unwrap();
     let config = common::config(&test.url, &[]);
-    // Nothing listens at the CRM URL: the delivery worker's attempts fail and are rescheduled.
+    // The delivery worker delivers during the run, each event once, as it would in production.
+    let crm = fake_http::serve(Arc::new(AcceptingCrm)).await;
     let account = common::seed_account(
         &test.db,
         &config,
         BUSINESS_ID,
         "bench_shop",
-        "http://127.0.0.1:9/crm",
+        &format!("{}/crm", crm.url),
     )
     .await;
     let pool = config.database.pool;
