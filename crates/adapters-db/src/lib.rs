@@ -5,6 +5,7 @@
 //! written once and expanded per backend by the macros in `macros.rs`; only claims and a few
 //! inserts differ per dialect. Row structs stay private and convert into domain types.
 
+mod checkpoint;
 mod error;
 mod macros;
 mod migrations;

@@ -15,6 +15,7 @@ use diesel_async::{
     AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection,
 };
 
+use crate::checkpoint::Checkpointer;
 use crate::url::{Backend, DatabaseUrl};
 
 /// SQLite through diesel-async's wrapper, which runs each call on tokio's blocking pool.
@@ -25,9 +26,11 @@ pub(crate) type SqlitePool = deadpool::managed::Pool<SqliteManager>;
 
 /// Pragmas for every SQLite connection: WAL so readers never block the writer, NORMAL sync (safe
 /// with WAL: a power cut may lose the last commits but never corrupts), a busy timeout so
-/// writers queue instead of failing, and foreign keys, which SQLite leaves off by default.
+/// writers queue instead of failing, foreign keys, which SQLite leaves off by default, and
+/// checkpoints left to the [`Checkpointer`] up to a backstop of 4000 pages
+/// ([`crate::checkpoint`]).
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 4000;";
 
 /// Pool settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +71,8 @@ pub(crate) struct SqlitePools {
     pub(crate) read: SqlitePool,
     /// Size one: every write transaction.
     pub(crate) write: SqlitePool,
+    /// Checkpoints the WAL off the writer while the pools live.
+    _checkpointer: Option<Checkpointer>,
 }
 
 /// The pool could not be built (a bug in the settings, not an unreachable database: pools open
@@ -90,6 +95,7 @@ impl Pools {
                 Ok(Self::Sqlite(SqlitePools {
                     read: build_pool(manager(), options)?,
                     write: build_pool(manager(), writer)?,
+                    _checkpointer: Checkpointer::start(url.target()),
                 }))
             }
             Backend::Postgres => build_pool(fast_manager(url), options).map(Self::Postgres),

@@ -9,6 +9,7 @@
 mod accounts;
 mod api_keys;
 mod cancellation;
+mod checkpoints;
 mod conversation;
 mod cooldowns;
 mod deliveries;
