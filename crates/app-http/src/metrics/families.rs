@@ -158,7 +158,7 @@ impl Scrape {
             .collect();
         let count = deliveries.latency_buckets.iter().sum();
         histogram.encode_histogram::<NoLabelSet>(
-            millis_to_secs(deliveries.latency_sum_ms),
+            micros_to_secs(deliveries.latency_sum_us),
             count,
             &buckets,
             None,
@@ -352,6 +352,11 @@ fn millis_to_secs(millis: u64) -> f64 {
     millis as f64 / 1000.0
 }
 
+/// Microseconds as seconds; exact below 2^53 µs (285 years).
+fn micros_to_secs(micros: u64) -> f64 {
+    micros as f64 / 1_000_000.0
+}
+
 fn count_u64(count: usize) -> u64 {
     u64::try_from(count).unwrap_or(u64::MAX)
 }
@@ -425,7 +430,7 @@ mod tests {
         let text = render(Scrape {
             deliveries: DeliveryMetricsSnapshot {
                 latency_buckets: buckets,
-                latency_sum_ms: 60_083,
+                latency_sum_us: 60_083_000,
                 ..DeliveryMetricsSnapshot::default()
             },
             ..scrape()

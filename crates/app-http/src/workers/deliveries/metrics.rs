@@ -19,7 +19,7 @@ pub struct DeliveryMetrics {
     record_failed: AtomicU64,
     in_flight: AtomicU64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS_MS.len() + 1],
-    latency_sum_ms: AtomicU64,
+    latency_sum_us: AtomicU64,
 }
 
 /// A copy of the metrics at one moment.
@@ -40,8 +40,8 @@ pub struct DeliveryMetricsSnapshot {
     /// Attempts by latency, one count per [`LATENCY_BUCKETS_MS`] bound and one for the rest
     /// (not cumulative).
     pub latency_buckets: Vec<u64>,
-    /// Sum of all attempt latencies, ms.
-    pub latency_sum_ms: u64,
+    /// Sum of all attempt latencies, µs (ms would count a fast CRM's attempts as nothing).
+    pub latency_sum_us: u64,
 }
 
 /// How an attempt ended, as counted.
@@ -65,15 +65,15 @@ impl DeliveryMetrics {
             AttemptOutcome::RecordFailed => &self.record_failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        let millis = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         let bucket = LATENCY_BUCKETS_MS
             .iter()
-            .position(|bound| millis <= *bound)
+            .position(|bound| micros <= bound.saturating_mul(1000))
             .unwrap_or(LATENCY_BUCKETS_MS.len());
         if let Some(slot) = self.latency_buckets.get(bucket) {
             slot.fetch_add(1, Ordering::Relaxed);
         }
-        self.latency_sum_ms.fetch_add(millis, Ordering::Relaxed);
+        self.latency_sum_us.fetch_add(micros, Ordering::Relaxed);
     }
 
     /// An attempt started.
@@ -97,7 +97,7 @@ impl DeliveryMetrics {
             record_failed: load(&self.record_failed),
             in_flight: load(&self.in_flight),
             latency_buckets: self.latency_buckets.iter().map(load).collect(),
-            latency_sum_ms: load(&self.latency_sum_ms),
+            latency_sum_us: load(&self.latency_sum_us),
         }
     }
 }
@@ -109,8 +109,8 @@ mod tests {
     #[test]
     fn counts_outcomes_and_buckets_latencies() {
         let metrics = DeliveryMetrics::default();
-        metrics.record(AttemptOutcome::Delivered, Duration::from_millis(3));
-        metrics.record(AttemptOutcome::Delivered, Duration::from_millis(50));
+        metrics.record(AttemptOutcome::Delivered, Duration::from_micros(300));
+        metrics.record(AttemptOutcome::Delivered, Duration::from_micros(50_400));
         metrics.record(AttemptOutcome::Dead, Duration::from_secs(60));
         metrics.started();
         let snapshot = metrics.snapshot();
@@ -119,8 +119,9 @@ mod tests {
         assert_eq!(snapshot.retried, 0);
         assert_eq!(snapshot.in_flight, 1);
         assert_eq!(snapshot.latency_buckets[0], 1);
-        assert_eq!(snapshot.latency_buckets[3], 1);
+        // Just over 50 ms: the next bucket up.
+        assert_eq!(snapshot.latency_buckets[4], 1);
         assert_eq!(snapshot.latency_buckets[LATENCY_BUCKETS_MS.len()], 1);
-        assert_eq!(snapshot.latency_sum_ms, 60_053);
+        assert_eq!(snapshot.latency_sum_us, 60_050_700);
     }
 }
