@@ -167,8 +167,9 @@ impl<J: Job> Pump<J> {
         let claimed = match self.job.claim(limit, busy.clone()).await {
             Ok(claimed) => claimed,
             Err(error) => {
-                tracing::warn!(worker = J::NAME, error = %error, "could not claim work; will try again at the next poll");
-                return Left::Nothing;
+                tracing::warn!(worker = J::NAME, error = %error, "could not claim work; will try again when a task ends or at the next poll");
+                // Whatever was rung for or left behind is still due.
+                return Left::More;
             }
         };
         let left = if claimed.len() == usize::try_from(limit).unwrap_or(usize::MAX) {
@@ -207,7 +208,7 @@ impl<J: Job> Pump<J> {
 enum Left {
     /// Nothing known: claim again when rung.
     Nothing,
-    /// Maybe anything: the claim was full, or there was no room to claim.
+    /// Maybe anything: the claim was full, there was no room to claim, or it failed.
     More,
     /// The work of these accounts, left out because they were at their bound.
     OfBusy(HashSet<AccountId>),

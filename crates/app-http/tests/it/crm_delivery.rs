@@ -277,9 +277,11 @@ async fn a_slow_crm_does_not_hold_up_another_accounts_deliveries(test: TestDb) {
 
 async fn a_busy_accounts_new_events_are_claimed_when_it_has_room_not_at_the_poll(test: TestDb) {
     // No poll within the test: only rings and tasks ending start claims.
+    // Slow enough that the second part's slow attempts are still under way, on a loaded
+    // machine, when the other account's event has been delivered.
     let (app, slow, fast) = slow_and_fast_accounts(
         &test,
-        Duration::from_millis(500),
+        Duration::from_millis(1500),
         &[
             ("CRM_POLL_INTERVAL", "1h"),
             ("CRM_DELIVERY_CONCURRENCY_PER_ACCOUNT", "2"),
@@ -295,7 +297,7 @@ async fn a_busy_accounts_new_events_are_claimed_when_it_has_room_not_at_the_poll
     post_signed(&app, &text_body("111", "slow.1")).await;
     attempts_reach(&slow, 2).await;
     post_signed(&app, &text_body("111", "slow.2")).await;
-    all_become(&test, 3, DeliveryStatus::Delivered, Duration::from_secs(5)).await;
+    all_become(&test, 3, DeliveryStatus::Delivered, Duration::from_secs(10)).await;
 
     // While it is at its bound again, another account's event is claimed at once.
     post_signed(&app, &text_body("111", "slow.3")).await;
@@ -310,7 +312,7 @@ async fn a_busy_accounts_new_events_are_claimed_when_it_has_room_not_at_the_poll
             .any(|d| d.status != DeliveryStatus::Delivered),
         "the slow account's attempts were over before the other account's event was claimed"
     );
-    all_become(&test, 6, DeliveryStatus::Delivered, Duration::from_secs(5)).await;
+    all_become(&test, 6, DeliveryStatus::Delivered, Duration::from_secs(10)).await;
 }
 
 /// The service with `extra` settings and two accounts: Instagram `111` forwarding to a CRM that
