@@ -13,8 +13,8 @@
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, SqliteConnection};
+use diesel::sql_types::Integer;
+use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 
 /// How often the checkpoint thread copies the WAL into the database: often enough that each
 /// copy is small (every 200 ms measured no better than the writer checkpointing itself).
@@ -47,19 +47,78 @@ impl Checkpointer {
 }
 
 fn run(path: &str, ended: &mpsc::Receiver<()>) {
+    let uri = read_write_uri(path);
     let mut conn: Option<SqliteConnection> = None;
+    let mut warned = false;
     while let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(CHECKPOINT_INTERVAL) {
         if conn.is_none() {
-            conn = SqliteConnection::establish(path)
+            conn = SqliteConnection::establish(&uri)
                 .inspect_err(|error| tracing::debug!(%error, "checkpoint thread: could not open the database"))
                 .ok();
         }
         let Some(open) = conn.as_mut() else {
             continue;
         };
-        if let Err(error) = open.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-            tracing::debug!(%error, "checkpoint thread: checkpoint failed; reopening");
-            conn = None;
+        match diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<Checkpoint>(open) {
+            // A connection that first read the file before it was switched to WAL keeps taking
+            // it for a rollback-journal database, and its checkpoints do nothing (log = -1):
+            // a new connection sees the WAL.
+            Ok(Checkpoint { log: -1, .. }) => conn = None,
+            Ok(_) => {}
+            Err(error) => {
+                if !warned {
+                    tracing::warn!(%error, "SQLite checkpoint failed; retrying with a new connection");
+                    warned = true;
+                }
+                conn = None;
+            }
         }
+    }
+}
+
+/// `path` as a URI that opens an existing database only: after the file was deleted (a test's
+/// directory removed while the thread has not yet seen the pools go), the thread must not
+/// create an empty one in its place.
+fn read_write_uri(path: &str) -> String {
+    let mut uri = String::from("file:");
+    for c in path.chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3F"),
+            '#' => uri.push_str("%23"),
+            _ => uri.push(c),
+        }
+    }
+    uri.push_str("?mode=rw");
+    uri
+}
+
+/// The answer of `PRAGMA wal_checkpoint`.
+#[derive(QueryableByName)]
+struct Checkpoint {
+    /// WAL frames, or -1 when the connection is not in WAL mode.
+    #[diesel(sql_type = Integer)]
+    log: i32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_uri_names_the_path_and_never_creates_it() {
+        assert_eq!(
+            read_write_uri("/data/igrouter.db"),
+            "file:/data/igrouter.db?mode=rw"
+        );
+        assert_eq!(
+            read_write_uri("odd%name?#.db"),
+            "file:odd%25name%3F%23.db?mode=rw"
+        );
+        let missing =
+            std::env::temp_dir().join(format!("igrouter-ckpt-{}-missing.db", std::process::id()));
+        let path = missing.to_str().unwrap_or_default();
+        assert!(SqliteConnection::establish(&read_write_uri(path)).is_err());
+        assert!(!missing.exists());
     }
 }

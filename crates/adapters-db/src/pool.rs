@@ -29,8 +29,9 @@ pub(crate) type SqlitePool = deadpool::managed::Pool<SqliteManager>;
 /// writers queue instead of failing, foreign keys, which SQLite leaves off by default, and
 /// checkpoints left to the [`Checkpointer`] up to a backstop of 4000 pages
 /// ([`crate::checkpoint`]).
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 4000;";
+/// The busy timeout comes first: switching to WAL needs a moment alone with the file.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 4000;";
 
 /// Pool settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
