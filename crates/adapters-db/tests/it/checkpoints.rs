@@ -1,6 +1,7 @@
 //! SQLite's WAL is copied into the database file by the checkpoint thread, not by a commit of the
 //! writer: the file grows soon after a write far smaller than the connections' own threshold.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use adapters_db::testing::TestDb;
@@ -19,16 +20,12 @@ async fn the_checkpoint_thread_copies_the_wal_into_the_database() {
 /// fresh file before the pool's first connection switched it to WAL): it still checkpoints.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_switched_to_wal_after_the_thread_opened_it_is_checkpointed() {
-    let dir = std::env::temp_dir().join(format!(
-        "igrouter-ckpt-switch-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("igrouter.db").to_str().unwrap().to_owned();
+    // A file of its own in a test database's directory, removed with it.
+    let test = TestDb::new(Backend::Sqlite).await.unwrap();
+    let dir = Path::new(test.url.strip_prefix("sqlite://").unwrap())
+        .parent()
+        .unwrap();
+    let path = dir.join("rollback.db").to_str().unwrap().to_owned();
     let mut rollback = diesel::SqliteConnection::establish(&path).unwrap();
     rollback
         .batch_execute("CREATE TABLE early (v INTEGER)")
@@ -41,8 +38,6 @@ async fn a_file_switched_to_wal_after_the_thread_opened_it_is_checkpointed() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     db.run_migrations().await.unwrap();
     fills_the_file_soon(&db, &path).await;
-    drop(db);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Writes about 500 KiB through `db` and waits for the database file at `path` to hold it.

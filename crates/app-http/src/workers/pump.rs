@@ -20,7 +20,7 @@ use tokio::sync::{Semaphore, SemaphorePermit, watch};
 use tokio::task::JoinSet;
 use tokio::time::{MissedTickBehavior, interval};
 
-use super::wake::{Rung, Wake};
+use super::Wake;
 
 /// One claimed item's work, ready to run.
 pub(crate) type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -228,12 +228,10 @@ impl Left {
 
     /// Whether to claim now that a request rang for `rung`: unless every account it rang for
     /// is at its bound; their work is then remembered, to be claimed when they have room.
-    fn claim_when_rung(&mut self, rung: Rung, slots: &Slots) -> bool {
-        let accounts = match rung {
-            Rung::Nothing => return false,
-            Rung::Any => return true,
-            Rung::Accounts(accounts) => accounts,
-        };
+    fn claim_when_rung(&mut self, accounts: HashSet<AccountId>, slots: &Slots) -> bool {
+        if accounts.is_empty() {
+            return false;
+        }
         if accounts.iter().any(|account| !slots.is_busy(account)) {
             return true;
         }
@@ -372,13 +370,12 @@ mod tests {
         let slots = Arc::new(Slots::new(1));
         let busy = slots.take(&account(1));
         let mut left = Left::Nothing;
-        assert!(!left.claim_when_rung(Rung::Accounts(HashSet::from([account(1)])), &slots));
+        assert!(!left.claim_when_rung(HashSet::from([account(1)]), &slots));
         assert_eq!(left, Left::OfBusy(HashSet::from([account(1)])));
         assert!(!left.claim_when_a_task_ends(&slots));
-        // Another account's work, or work of any account, is claimed at once.
-        assert!(left.claim_when_rung(Rung::Accounts(HashSet::from([account(2)])), &slots));
-        assert!(left.claim_when_rung(Rung::Any, &slots));
-        assert!(!left.claim_when_rung(Rung::Nothing, &slots));
+        // Another account's work is claimed at once.
+        assert!(left.claim_when_rung(HashSet::from([account(2)]), &slots));
+        assert!(!left.claim_when_rung(HashSet::new(), &slots));
         drop(busy);
         assert!(left.claim_when_a_task_ends(&slots));
     }

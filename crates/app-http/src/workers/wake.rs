@@ -21,31 +21,8 @@ pub struct Wake(Arc<Doorbell>);
 #[derive(Debug, Default)]
 struct Doorbell {
     notify: Notify,
-    rung: Mutex<Rung>,
-}
-
-/// What was rung for since the worker last looked.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) enum Rung {
-    /// Nothing new: the rings were already taken with an earlier wake-up.
-    #[default]
-    Nothing,
-    /// Work of these accounts only.
-    Accounts(HashSet<AccountId>),
-    /// Work of any account (a replay, or a ring that did not say).
-    Any,
-}
-
-impl Rung {
-    fn add(&mut self, account: &AccountId) {
-        match self {
-            Self::Nothing => *self = Self::Accounts(HashSet::from([account.clone()])),
-            Self::Accounts(accounts) => {
-                accounts.insert(account.clone());
-            }
-            Self::Any => {}
-        }
-    }
+    /// The accounts rung for since the worker last took them.
+    rung: Mutex<HashSet<AccountId>>,
 }
 
 impl Wake {
@@ -54,18 +31,12 @@ impl Wake {
         Self::default()
     }
 
-    /// Tells the worker that work of some account is due now.
-    pub fn ring(&self) {
-        *self.pending() = Rung::Any;
-        self.0.notify.notify_one();
-    }
-
     /// Tells the worker that work of `accounts` is due now (nothing when there is none).
     pub fn ring_for<'a>(&self, accounts: impl IntoIterator<Item = &'a AccountId>) {
         let mut rung = self.pending();
         let mut any = false;
         for account in accounts {
-            rung.add(account);
+            rung.insert(account.clone());
             any = true;
         }
         drop(rung);
@@ -74,14 +45,14 @@ impl Wake {
         }
     }
 
-    /// Completes at the next ring (or at once when a ring is pending) with what was rung for
-    /// since the last call.
-    pub(crate) async fn rung(&self) -> Rung {
+    /// Completes at the next ring (or at once when a ring is pending) with the accounts rung for
+    /// since the last call; none when an earlier wake-up already took them.
+    pub(crate) async fn rung(&self) -> HashSet<AccountId> {
         self.0.notify.notified().await;
         mem::take(&mut *self.pending())
     }
 
-    fn pending(&self) -> std::sync::MutexGuard<'_, Rung> {
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashSet<AccountId>> {
         self.0.rung.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -101,10 +72,7 @@ mod tests {
         let wake = Wake::new();
         wake.ring_for([&account(1)]);
         wake.ring_for([&account(2), &account(1)]);
-        assert_eq!(
-            wake.rung().await,
-            Rung::Accounts(HashSet::from([account(1), account(2)]))
-        );
+        assert_eq!(wake.rung().await, HashSet::from([account(1), account(2)]));
         // One wake-up for both rings.
         let again = tokio::time::timeout(Duration::from_millis(20), wake.rung()).await;
         assert!(again.is_err());
@@ -117,21 +85,9 @@ mod tests {
         let first = wake.rung().await;
         // Rung while the worker was between its wake-up and taking the accounts.
         wake.ring_for([&account(2)]);
-        assert_eq!(
-            mem::take(&mut *wake.pending()),
-            Rung::Accounts(HashSet::from([account(2)]))
-        );
-        assert_eq!(first, Rung::Accounts(HashSet::from([account(1)])));
-        assert_eq!(wake.rung().await, Rung::Nothing);
-    }
-
-    #[tokio::test]
-    async fn a_ring_for_any_account_covers_the_named_ones() {
-        let wake = Wake::new();
-        wake.ring_for([&account(1)]);
-        wake.ring();
-        wake.ring_for([&account(2)]);
-        assert_eq!(wake.rung().await, Rung::Any);
+        assert_eq!(mem::take(&mut *wake.pending()), HashSet::from([account(2)]));
+        assert_eq!(first, HashSet::from([account(1)]));
+        assert!(wake.rung().await.is_empty());
     }
 
     #[tokio::test]
